@@ -18,6 +18,7 @@ export interface WebhookRequest {
 export type Intake =
   | { kind: 'records'; records: EmployeeRecord[] }
   | { kind: 'fetch'; employeeIds: string[] }
+  | { kind: 'deleted'; employeeIds: string[]; version: number | null; sourceTimestamp: string | null }
   | { kind: 'ignore'; reason: string };
 
 export interface ParsedDelivery {
