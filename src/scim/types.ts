@@ -32,7 +32,8 @@ export interface ScimClientOptions {
   /** Called for every request; the token may change at any time (secret rotation). */
   token: () => string;
   profile: TargetProfile;
-  mode: 'live' | 'dry-run';
+  /** live: reads and writes; shadow: real reads, no writes; dry-run: nothing is sent at all (the target is planned as empty). */
+  mode: 'live' | 'shadow' | 'dry-run';
   timeoutMs: number;
   userAgent: string;
   /** Called once per request with what happened, for audit rows, logs and metrics. */
