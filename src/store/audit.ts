@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from './migrations.js';
+import type { Database } from './schema.js';
+
+/** One piece of evidence: a delivery received, a decision taken, a SCIM request and its outcome. */
+export interface AuditEntry {
+  at: number;
+  correlationId: string;
+  action: string;
+  outcome: 'success' | 'failure' | 'ignored' | 'dry-run' | 'unknown';
+  source?: string | null;
+  target?: string | null;
+  employeeId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface AuditRowContent {
+  at: number;
+  correlation_id: string;
+  action: string;
+  outcome: string;
+  source: string | null;
+  target: string | null;
+  employee_id: string | null;
+  details: string;
+}
+
+/** Each row's hash covers its content and the previous hash: changing or removing a row breaks the chain. */
+export function auditHash(prevHash: string, row: AuditRowContent): string {
+  const content = JSON.stringify([
+    Number(row.at),
+    row.correlation_id,
+    row.action,
+    row.outcome,
+    row.source,
+    row.target,
+    row.employee_id,
+    row.details,
+  ]);
+  return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex');
+}
+
+/** Appends inside the caller's transaction, so evidence and the change it describes commit together. */
+export async function appendAudit(trx: Kysely<Database>, dialect: Dialect, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  if (dialect === 'postgres') {
+    // Replicas append to one chain: serialise appenders for the length of the transaction.
+    await sql`select pg_advisory_xact_lock(7203311)`.execute(trx);
+  }
+  const last = await trx.selectFrom('audit').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  let prev = last?.hash ?? GENESIS_HASH;
+  const rows = entries.map((e) => {
+    const content: AuditRowContent = {
+      at: e.at,
+      correlation_id: e.correlationId,
+      action: e.action,
+      outcome: e.outcome,
+      source: e.source ?? null,
+      target: e.target ?? null,
+      employee_id: e.employeeId ?? null,
+      details: JSON.stringify(e.details ?? {}),
+    };
+    const hash = auditHash(prev, content);
+    const row = { ...content, prev_hash: prev, hash };
+    prev = hash;
+    return row;
+  });
+  for (let i = 0; i < rows.length; i += 200) {
+    await trx.insertInto('audit').values(rows.slice(i, i + 200)).execute();
+  }
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  rows: number;
+  /** The first row whose hash or link does not match, when the chain is broken. */
+  brokenAt?: number;
+  reason?: string;
+}
+
+export async function verifyAuditChain(db: Kysely<Database>): Promise<AuditVerification> {
+  let prev = GENESIS_HASH;
+  let rows = 0;
+  let after = -1;
+  for (;;) {
+    const page = await db.selectFrom('audit').selectAll().where('seq', '>', after).orderBy('seq').limit(5000).execute();
+    if (page.length === 0) return { ok: true, rows };
+    for (const row of page) {
+      if (row.prev_hash !== prev) return { ok: false, rows, brokenAt: Number(row.seq), reason: 'previous hash does not match' };
+      if (auditHash(prev, row) !== row.hash) return { ok: false, rows, brokenAt: Number(row.seq), reason: 'row content does not match its hash' };
+      prev = row.hash;
+      rows += 1;
+      after = Number(row.seq);
+    }
+  }
+}

@@ -1,0 +1,10 @@
+import { openDatabase } from './database.js';
+import { KyselyStore, type AuditListener } from './kysely-store.js';
+import type { Store } from './store.js';
+
+export type * from './store.js';
+
+export async function openStore(url: string, onAudit?: AuditListener, baseDir?: string): Promise<Store> {
+  const { db, dialect } = await openDatabase(url, baseDir);
+  return new KyselyStore(db, dialect, onAudit);
+}

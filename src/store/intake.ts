@@ -1,0 +1,77 @@
+import type { Kysely } from 'kysely';
+import type { AuditEntry } from './audit.js';
+import { applyRecord, getRecord } from './employees.js';
+import { markDirty } from './pairs.js';
+import type { Database } from './schema.js';
+import type { IntakeInput, IntakeResult } from './store.js';
+
+/** The whole effect of one accepted delivery, inside one transaction. */
+export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, audit: AuditEntry[]): Promise<IntakeResult> {
+  const { source, deliveryId, eventType, receivedAt: now, correlationId, intake, targets } = input;
+  const inserted = await trx
+    .insertInto('deliveries')
+    .values({ source, delivery_id: deliveryId, received_at: now, event_type: eventType, outcome: 'accepted', error: null, body: null, correlation_id: correlationId })
+    .onConflict((oc) => oc.columns(['source', 'delivery_id']).where('delivery_id', 'is not', null).doNothing())
+    .executeTakeFirst();
+  const base = { at: now, correlationId, source };
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
+    audit.push({ ...base, action: 'delivery.duplicate', outcome: 'ignored', details: { deliveryId, eventType } });
+    return { duplicate: true, applied: 0, ignored: 0 };
+  }
+  audit.push({ ...base, action: 'delivery.received', outcome: 'success', details: { deliveryId, eventType, intake: intake.kind } });
+
+  let applied = 0;
+  let ignored = 0;
+  switch (intake.kind) {
+    case 'records':
+      for (const record of intake.records) {
+        const { outcome } = await applyRecord(trx, source, record, now);
+        const details = { deliveryId, version: record.version ?? null, sourceTimestamp: record.sourceTimestamp ?? null, status: record.status };
+        if (outcome === 'older') {
+          ignored += 1;
+          audit.push({ ...base, employeeId: record.id, action: 'record.ignored_older', outcome: 'ignored', details });
+          continue;
+        }
+        applied += 1;
+        audit.push({ ...base, employeeId: record.id, action: outcome === 'applied' ? 'record.updated' : 'record.unchanged', outcome: 'success', details });
+        if (outcome === 'applied') await markDirty(trx, targets, record.id, now, correlationId);
+      }
+      break;
+    case 'deleted':
+      for (const id of intake.employeeIds) {
+        const stored = await getRecord(trx, id);
+        if (!stored) {
+          ignored += 1;
+          audit.push({ ...base, employeeId: id, action: 'record.deleted', outcome: 'ignored', details: { deliveryId, reason: 'employee never stored' } });
+          continue;
+        }
+        // The HR fields stay: the account still needs its userName and groups to be deactivated cleanly.
+        const terminated = { ...stored, status: 'terminated' as const, version: intake.version ?? stored.version, sourceTimestamp: intake.sourceTimestamp ?? stored.sourceTimestamp };
+        const { outcome } = await applyRecord(trx, source, terminated, now);
+        if (outcome === 'older') {
+          ignored += 1;
+          audit.push({ ...base, employeeId: id, action: 'record.ignored_older', outcome: 'ignored', details: { deliveryId } });
+          continue;
+        }
+        applied += 1;
+        audit.push({ ...base, employeeId: id, action: 'record.deleted', outcome: 'success', details: { deliveryId } });
+        if (outcome === 'applied') await markDirty(trx, targets, id, now, correlationId);
+      }
+      break;
+    case 'fetch':
+      for (const id of intake.employeeIds) {
+        await trx
+          .insertInto('fetches')
+          .values({ source, employee_id: id, requested_at: now, attempts: 0, next_attempt_at: 0, lease_until: 0, last_error: null, correlation_id: correlationId })
+          .onConflict((oc) => oc.columns(['source', 'employee_id']).doUpdateSet({ requested_at: now, attempts: 0, next_attempt_at: 0, correlation_id: correlationId }))
+          .execute();
+        applied += 1;
+        audit.push({ ...base, employeeId: id, action: 'record.fetch_requested', outcome: 'success', details: { deliveryId } });
+      }
+      break;
+    case 'ignore':
+      audit.push({ ...base, action: 'delivery.ignored', outcome: 'ignored', details: { deliveryId, reason: intake.reason } });
+      break;
+  }
+  return { duplicate: false, applied, ignored };
+}

@@ -1,0 +1,351 @@
+import { sql, type Kysely } from 'kysely';
+import type { EmployeeRecord } from '../domain/employee.js';
+import { appendAudit, verifyAuditChain, type AuditEntry } from './audit.js';
+import { applyRecord, getRecord, parseStoredRecord } from './employees.js';
+import { applyIntake } from './intake.js';
+import type { Dialect } from './migrations.js';
+import { markDirty, markReportsDirty } from './pairs.js';
+import type { Database, PairsTable } from './schema.js';
+import type {
+  AccountState,
+  ClaimedPair,
+  FetchJob,
+  IntakeInput,
+  IntakeResult,
+  PairApplied,
+  PairResult,
+  PairStatus,
+  RejectedDelivery,
+  Store,
+  StoreStats,
+} from './store.js';
+
+/** Called after each commit with the audit rows it held, so every row also becomes a log line. */
+export type AuditListener = (entries: readonly AuditEntry[]) => void;
+
+export class KyselyStore implements Store {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+    private readonly onAudit: AuditListener = () => {},
+  ) {}
+
+  private async tx<T>(work: (trx: Kysely<Database>, audit: AuditEntry[]) => Promise<T>): Promise<T> {
+    const audit: AuditEntry[] = [];
+    const result = await this.db.transaction().execute(async (trx) => {
+      const value = await work(trx, audit);
+      await appendAudit(trx, this.dialect, audit);
+      return value;
+    });
+    if (audit.length) this.onAudit(audit);
+    return result;
+  }
+
+  intake(input: IntakeInput): Promise<IntakeResult> {
+    return this.tx((trx, audit) => applyIntake(trx, input, audit));
+  }
+
+  async rejectDelivery(input: RejectedDelivery): Promise<void> {
+    await this.tx(async (trx, audit) => {
+      await trx
+        .insertInto('deliveries')
+        .values({
+          source: input.source,
+          // A rejected delivery never blocks a later, valid delivery with the same id.
+          delivery_id: null,
+          received_at: input.receivedAt,
+          event_type: null,
+          outcome: 'rejected',
+          error: `${input.code}: ${input.reason}`,
+          body: input.body,
+          correlation_id: input.correlationId,
+        })
+        .execute();
+      audit.push({
+        at: input.receivedAt,
+        correlationId: input.correlationId,
+        action: 'delivery.rejected',
+        outcome: 'failure',
+        source: input.source,
+        details: { code: input.code, reason: input.reason, deliveryId: input.deliveryId },
+      });
+    });
+  }
+
+  async claimFetches(owner: string, now: number, leaseMs: number, limit: number): Promise<FetchJob[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom('fetches')
+        .selectAll()
+        .where('next_attempt_at', '<=', now)
+        .where('lease_until', '<', now)
+        .orderBy('requested_at')
+        .limit(limit)
+        .execute();
+      const jobs: FetchJob[] = [];
+      for (const r of rows) {
+        const res = await trx
+          .updateTable('fetches')
+          .set({ lease_until: now + leaseMs })
+          .where('source', '=', r.source)
+          .where('employee_id', '=', r.employee_id)
+          .where('lease_until', '<', now)
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) === 1) {
+          jobs.push({ source: r.source, employeeId: r.employee_id, requestedAt: Number(r.requested_at), attempts: r.attempts, correlationId: r.correlation_id });
+        }
+      }
+      void owner;
+      return jobs;
+    });
+  }
+
+  async completeFetch(job: FetchJob, record: EmployeeRecord | null, now: number, targets: readonly string[]): Promise<void> {
+    await this.tx(async (trx, audit) => {
+      // A webhook that arrived during the fetch moved requested_at: fetch once more rather than lose it.
+      const res = await trx
+        .deleteFrom('fetches')
+        .where('source', '=', job.source)
+        .where('employee_id', '=', job.employeeId)
+        .where('requested_at', '=', job.requestedAt)
+        .executeTakeFirst();
+      if (Number(res.numDeletedRows) === 0) {
+        await trx.updateTable('fetches').set({ lease_until: 0 }).where('source', '=', job.source).where('employee_id', '=', job.employeeId).execute();
+      }
+      const base = { at: now, correlationId: job.correlationId, source: job.source, employeeId: job.employeeId };
+      let effective = record;
+      if (!effective) {
+        const stored = await getRecord(trx, job.employeeId);
+        if (!stored) {
+          audit.push({ ...base, action: 'record.fetched', outcome: 'ignored', details: { reason: 'employee not found at the source and never stored' } });
+          return;
+        }
+        effective = { ...stored, status: 'terminated', version: null, sourceTimestamp: new Date(now).toISOString() };
+      }
+      const { outcome } = await applyRecord(trx, job.source, effective, now);
+      audit.push({ ...base, action: 'record.fetched', outcome: outcome === 'older' ? 'ignored' : 'success', details: { result: outcome, found: record !== null, status: effective.status } });
+      if (outcome === 'applied') await markDirty(trx, targets, job.employeeId, now, job.correlationId);
+    });
+  }
+
+  async failFetch(job: FetchJob, error: string, nextAttemptAt: number): Promise<void> {
+    await this.tx(async (trx, audit) => {
+      await trx
+        .updateTable('fetches')
+        .set({ attempts: job.attempts + 1, next_attempt_at: nextAttemptAt, lease_until: 0, last_error: error })
+        .where('source', '=', job.source)
+        .where('employee_id', '=', job.employeeId)
+        .execute();
+      audit.push({ at: Date.now(), correlationId: job.correlationId, action: 'record.fetch_failed', outcome: 'failure', source: job.source, employeeId: job.employeeId, details: { error, attempt: job.attempts + 1 } });
+    });
+  }
+
+  async claimPairs(owner: string, now: number, leaseMs: number, limit: number, excluded: readonly string[]): Promise<ClaimedPair[]> {
+    return this.db.transaction().execute(async (trx) => {
+      let q = trx
+        .selectFrom('pairs')
+        .leftJoin('employees', 'employees.employee_id', 'pairs.employee_id')
+        .selectAll('pairs')
+        .select('employees.record')
+        .where((eb) => eb.or([eb('pairs.dirty', '=', 1), eb('pairs.next_check_at', '<=', now)]))
+        .where('pairs.next_attempt_at', '<=', now)
+        .where('pairs.lease_until', '<', now)
+        .orderBy(sql`coalesce(pairs.dirty_since, pairs.next_check_at)`)
+        .limit(limit);
+      if (excluded.length) q = q.where('pairs.target', 'not in', excluded);
+      if (this.dialect === 'postgres') q = q.forUpdate('pairs').skipLocked();
+      const rows = await q.execute();
+      const claimed: ClaimedPair[] = [];
+      for (const r of rows) {
+        const res = await trx
+          .updateTable('pairs')
+          .set({ lease_owner: owner, lease_until: now + leaseMs })
+          .where('target', '=', r.target)
+          .where('employee_id', '=', r.employee_id)
+          .where('lease_until', '<', now)
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) !== 1) continue;
+        claimed.push({
+          target: r.target,
+          employeeId: r.employee_id,
+          generation: Number(r.generation),
+          attempts: r.attempts,
+          correlationId: r.correlation_id,
+          scimId: r.scim_id,
+          appliedHash: r.applied_hash,
+          appliedUser: r.applied_user ? (JSON.parse(r.applied_user) as Record<string, unknown>) : null,
+          appliedGroups: r.applied_groups ? (JSON.parse(r.applied_groups) as string[]) : [],
+          state: r.state as AccountState,
+          inactiveSince: r.inactive_since === null ? null : Number(r.inactive_since),
+          record: r.record ? parseStoredRecord(r.record) : null,
+        });
+      }
+      return claimed;
+    });
+  }
+
+  async completePair(owner: string, pair: ClaimedPair, result: PairResult, audit: readonly AuditEntry[], now: number): Promise<void> {
+    await this.tx(async (trx, rows) => {
+      rows.push(...audit);
+      const applied: PairApplied | undefined = result.kind === 'ok' ? result : result.kind === 'released' ? undefined : result.partial;
+      const set: Partial<Record<keyof PairsTable, unknown>> = { lease_owner: null, lease_until: 0, updated_at: now };
+      if (applied) {
+        Object.assign(set, {
+          scim_id: applied.scimId,
+          applied_hash: applied.appliedHash,
+          applied_user: applied.appliedUser ? JSON.stringify(applied.appliedUser) : null,
+          applied_groups: JSON.stringify(applied.appliedGroups),
+          state: applied.state,
+          inactive_since: applied.inactiveSince,
+        });
+      }
+      // Consumed only if no newer change arrived while the sync ran.
+      const consumed = sql<number>`case when generation = ${pair.generation} then 0 else 1 end`;
+      const clearedSince = sql<number | null>`case when generation = ${pair.generation} then null else dirty_since end`;
+      if (result.kind === 'ok') {
+        Object.assign(set, { dirty: consumed, dirty_since: clearedSince, attempts: 0, next_attempt_at: 0, status: 'ok', last_error: null, next_check_at: result.nextCheckAt });
+      } else if (result.kind === 'failed') {
+        Object.assign(set, { dirty: consumed, dirty_since: clearedSince, attempts: pair.attempts + 1, next_attempt_at: 0, status: 'failed', last_error: result.error });
+      } else if (result.kind === 'retry') {
+        Object.assign(set, { dirty: 1, dirty_since: sql`coalesce(dirty_since, ${now})`, attempts: pair.attempts + 1, next_attempt_at: result.nextAttemptAt, last_error: result.error });
+      }
+      await trx
+        .updateTable('pairs')
+        .set(set as never)
+        .where('target', '=', pair.target)
+        .where('employee_id', '=', pair.employeeId)
+        .where('lease_owner', '=', owner)
+        .execute();
+      if (applied?.scimId && !pair.scimId) {
+        const n = await markReportsDirty(trx, pair.target, pair.employeeId, now, pair.correlationId ?? 'backfill');
+        if (n > 0) {
+          rows.push({ at: now, correlationId: pair.correlationId ?? 'backfill', action: 'manager.backfill', outcome: 'success', target: pair.target, employeeId: pair.employeeId, details: { reports: n } });
+        }
+      }
+    });
+  }
+
+  async releaseLeases(owner: string): Promise<void> {
+    await this.db.updateTable('pairs').set({ lease_owner: null, lease_until: 0 }).where('lease_owner', '=', owner).execute();
+  }
+
+  async scimIdOf(target: string, employeeId: string): Promise<string | null> {
+    const row = await this.db.selectFrom('pairs').select('scim_id').where('target', '=', target).where('employee_id', '=', employeeId).executeTakeFirst();
+    return row?.scim_id ?? null;
+  }
+
+  async groupId(target: string, displayName: string): Promise<string | null> {
+    const row = await this.db.selectFrom('groups').select('scim_id').where('target', '=', target).where('display_name', '=', displayName).executeTakeFirst();
+    return row?.scim_id ?? null;
+  }
+
+  async saveGroupId(target: string, displayName: string, scimId: string): Promise<void> {
+    await this.db
+      .insertInto('groups')
+      .values({ target, display_name: displayName, scim_id: scimId })
+      .onConflict((oc) => oc.columns(['target', 'display_name']).doUpdateSet({ scim_id: scimId }))
+      .execute();
+  }
+
+  async forgetGroupId(target: string, displayName: string): Promise<void> {
+    await this.db.deleteFrom('groups').where('target', '=', target).where('display_name', '=', displayName).execute();
+  }
+
+  async pausedTargets(): Promise<Array<{ name: string; reason: string; fingerprint: string | null }>> {
+    const rows = await this.db.selectFrom('targets').selectAll().where('paused_reason', 'is not', null).execute();
+    return rows.map((r) => ({ name: r.name, reason: r.paused_reason ?? '', fingerprint: r.paused_fingerprint }));
+  }
+
+  async pauseTarget(name: string, reason: string, fingerprint: string | null, now: number, audit: AuditEntry): Promise<void> {
+    await this.tx(async (trx, rows) => {
+      await trx
+        .insertInto('targets')
+        .values({ name, paused_reason: reason, paused_at: now, paused_fingerprint: fingerprint })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ paused_reason: reason, paused_at: now, paused_fingerprint: fingerprint }))
+        .execute();
+      rows.push(audit);
+    });
+  }
+
+  async resumeTarget(name: string, audit: AuditEntry): Promise<void> {
+    await this.tx(async (trx, rows) => {
+      await trx.updateTable('targets').set({ paused_reason: null, paused_at: null, paused_fingerprint: null }).where('name', '=', name).execute();
+      rows.push(audit);
+    });
+  }
+
+  async requeue(employeeId: string | null, targets: readonly string[], now: number, correlationId: string): Promise<number> {
+    return this.tx(async (trx, audit) => {
+      const ids = employeeId
+        ? [employeeId]
+        : (await trx.selectFrom('employees').select('employee_id').execute()).map((r) => r.employee_id);
+      for (const id of ids) await markDirty(trx, targets, id, now, correlationId);
+      audit.push({ at: now, correlationId, action: 'pairs.requeued', outcome: 'success', employeeId, details: { employees: ids.length } });
+      return ids.length;
+    });
+  }
+
+  async employeeStatus(employeeId: string): Promise<{ record: EmployeeRecord | null; pairs: PairStatus[] }> {
+    const record = await getRecord(this.db, employeeId);
+    const rows = await this.db.selectFrom('pairs').selectAll().where('employee_id', '=', employeeId).orderBy('target').execute();
+    return { record, pairs: rows.map(toPairStatus) };
+  }
+
+  async failedPairs(limit: number): Promise<Array<PairStatus & { employeeId: string }>> {
+    const rows = await this.db.selectFrom('pairs').selectAll().where('status', '=', 'failed').orderBy('updated_at', 'desc').limit(limit).execute();
+    return rows.map((r) => ({ ...toPairStatus(r), employeeId: r.employee_id }));
+  }
+
+  async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    await this.tx(async (_trx, rows) => {
+      rows.push(...entries);
+    });
+  }
+
+  verifyAudit() {
+    return verifyAuditChain(this.db);
+  }
+
+  async stats(): Promise<StoreStats> {
+    const dirty = await this.db
+      .selectFrom('pairs')
+      .select(['target', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('dirty_since').as('oldest')])
+      .where('dirty', '=', 1)
+      .groupBy('target')
+      .execute();
+    const failed = await this.db
+      .selectFrom('pairs')
+      .select(['target', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', '=', 'failed')
+      .groupBy('target')
+      .execute();
+    const oldest = dirty.map((d) => (d.oldest === null ? null : Number(d.oldest))).filter((v): v is number => v !== null);
+    return {
+      dirtyByTarget: Object.fromEntries(dirty.map((d) => [d.target, Number(d.n)])),
+      failedByTarget: Object.fromEntries(failed.map((d) => [d.target, Number(d.n)])),
+      oldestDirtySince: oldest.length ? Math.min(...oldest) : null,
+    };
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+function toPairStatus(r: PairsTable): PairStatus {
+  return {
+    target: r.target,
+    scimId: r.scim_id,
+    state: r.state,
+    status: r.status,
+    dirty: r.dirty === 1,
+    lastError: r.last_error,
+    attempts: r.attempts,
+    nextCheckAt: r.next_check_at === null ? null : Number(r.next_check_at),
+    updatedAt: Number(r.updated_at),
+  };
+}

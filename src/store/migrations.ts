@@ -1,0 +1,126 @@
+import { sql, type Kysely } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
+
+/**
+ * Migrations live in code so the single bundle carries them. Column types are the subset SQLite
+ * and PostgreSQL agree on; times are bigint milliseconds.
+ */
+export type Dialect = 'sqlite' | 'postgres';
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+  '0001_initial': {
+    async up(db: Kysely<unknown>) {
+      const isPg = dialect === 'postgres';
+      const autoId = isPg ? sql`bigserial primary key` : sql`integer primary key autoincrement`;
+      await db.schema
+        .createTable('deliveries')
+        .addColumn('id', autoId as never)
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('delivery_id', 'text')
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addColumn('event_type', 'text')
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('body', 'text')
+        .addColumn('correlation_id', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('deliveries_source_delivery_id')
+        .on('deliveries')
+        .columns(['source', 'delivery_id'])
+        .unique()
+        .where(sql.ref('delivery_id'), 'is not', null)
+        .execute();
+
+      await db.schema
+        .createTable('employees')
+        .addColumn('employee_id', 'text', (c) => c.primaryKey())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .addColumn('version', 'bigint')
+        .addColumn('source_ts', 'bigint')
+        .addColumn('manager_id', 'text')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('employees_manager').on('employees').column('manager_id').execute();
+
+      await db.schema
+        .createTable('fetches')
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('employee_id', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'bigint', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('lease_until', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_error', 'text')
+        .addColumn('correlation_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('fetches_pk', ['source', 'employee_id'])
+        .execute();
+
+      await db.schema
+        .createTable('pairs')
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('employee_id', 'text', (c) => c.notNull())
+        .addColumn('dirty', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('generation', 'bigint', (c) => c.notNull().defaultTo(1))
+        .addColumn('dirty_since', 'bigint')
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_until', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_check_at', 'bigint')
+        .addColumn('scim_id', 'text')
+        .addColumn('applied_hash', 'text')
+        .addColumn('applied_user', 'text')
+        .addColumn('applied_groups', 'text')
+        .addColumn('state', 'text', (c) => c.notNull().defaultTo('none'))
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending'))
+        .addColumn('last_error', 'text')
+        .addColumn('inactive_since', 'bigint')
+        .addColumn('correlation_id', 'text')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pairs_pk', ['target', 'employee_id'])
+        .execute();
+      await db.schema.createIndex('pairs_dirty').on('pairs').columns(['dirty', 'next_attempt_at']).execute();
+      await db.schema.createIndex('pairs_next_check').on('pairs').column('next_check_at').execute();
+
+      await db.schema
+        .createTable('groups')
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('scim_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('groups_pk', ['target', 'display_name'])
+        .execute();
+
+      await db.schema
+        .createTable('targets')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('paused_reason', 'text')
+        .addColumn('paused_at', 'bigint')
+        .addColumn('paused_fingerprint', 'text')
+        .execute();
+
+      await db.schema
+        .createTable('audit')
+        .addColumn('seq', autoId as never)
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('correlation_id', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('source', 'text')
+        .addColumn('target', 'text')
+        .addColumn('employee_id', 'text')
+        .addColumn('details', 'text', (c) => c.notNull())
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_employee').on('audit').column('employee_id').execute();
+    },
+  },
+  };
+}
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return { getMigrations: () => Promise.resolve(migrations(dialect)) };
+}
