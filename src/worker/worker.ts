@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { isBridgeError } from '../domain/errors.js';
+import type { SourceAdapter } from '../hris/source.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Logger } from '../observability/logger.js';
+import type { AuditEntry, ClaimedPair, FetchJob, PairResult, Store } from '../store/index.js';
+import { GroupResolver } from './groups.js';
+import { retryDelayMs } from './retry-policy.js';
+import { syncContext } from './sync-context.js';
+import { SyncFailure, syncPair } from './sync-pair.js';
+import type { TargetRuntime } from './target-runtime.js';
+
+export interface WorkerOptions {
+  concurrency: number;
+  leaseSeconds: number;
+  pollMs: number;
+  maxAttempts: number;
+}
+
+export interface WorkerDeps {
+  store: Store;
+  targets: ReadonlyMap<string, TargetRuntime>;
+  sources: ReadonlyMap<string, SourceAdapter>;
+  log: Logger;
+  metrics: Metrics;
+  /** Injectable so effective dates can be tested without waiting for them. */
+  now: () => number;
+}
+
+/**
+ * The claim loop: fetches for ID-only sources first (they produce records), then dirty or due pairs.
+ * Every pair is leased, so replicas and restarts never work on one pair twice at once.
+ */
+export class Worker {
+  readonly owner = `worker-${randomUUID()}`;
+  private readonly groups: GroupResolver;
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private wakeUp: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    private readonly options: WorkerOptions,
+  ) {
+    this.groups = new GroupResolver(deps.store);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Called after a webhook is committed, so a change is worked on at once rather than at the next poll. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await Promise.allSettled([...this.inflight]);
+    await this.deps.store.releaseLeases(this.owner);
+  }
+
+  /** Works until nothing is due (used by tests and the `plan` command); returns the number of items done. */
+  async runUntilIdle(maxRounds = 1000): Promise<number> {
+    let total = 0;
+    for (let round = 0; round < maxRounds; round += 1) {
+      const done = await this.tick();
+      await Promise.allSettled([...this.inflight]);
+      if (done === 0) return total;
+      total += done;
+    }
+    return total;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let done = 0;
+      try {
+        done = await this.tick();
+      } catch (error) {
+        this.deps.log.error({ err: error, event: { action: 'worker.tick', outcome: 'failure' } }, 'worker round failed');
+      }
+      if (done === 0 || this.inflight.size >= this.options.concurrency) {
+        await new Promise<void>((resolve) => {
+          this.wakeUp = resolve;
+          this.timer = setTimeout(resolve, this.options.pollMs);
+        });
+        clearTimeout(this.timer);
+        this.wakeUp = undefined;
+      }
+    }
+  }
+
+  /** One round: resume targets whose credential changed, run due fetches, claim and start pairs. */
+  async tick(): Promise<number> {
+    const { store, now } = this.deps;
+    const paused = await this.resumeChangedTargets();
+    const leaseMs = this.options.leaseSeconds * 1000;
+    const free = this.options.concurrency - this.inflight.size;
+    if (free <= 0) return 0;
+    const fetches = await store.claimFetches(this.owner, now(), leaseMs, free);
+    await Promise.all(fetches.map((job) => this.fetch(job)));
+    const pairs = await store.claimPairs(this.owner, now(), leaseMs, free, [...paused, ...this.unknownTargets()]);
+    for (const pair of pairs) {
+      const p = this.sync(pair).finally(() => this.inflight.delete(p));
+      this.inflight.add(p);
+    }
+    return fetches.length + pairs.length;
+  }
+
+  private unknownTargets(): string[] {
+    return [];
+  }
+
+  private async resumeChangedTargets(): Promise<string[]> {
+    const paused = await this.deps.store.pausedTargets();
+    const still: string[] = [];
+    for (const p of paused) {
+      const target = this.deps.targets.get(p.name);
+      if (target && p.fingerprint !== null && target.credentialFingerprint() !== p.fingerprint) {
+        await this.deps.store.resumeTarget(p.name, { at: this.deps.now(), correlationId: 'target', action: 'target.resumed', outcome: 'success', target: p.name, details: { reason: 'credential changed' } });
+        this.deps.log.info({ event: { action: 'target.resumed', category: ['iam'] }, labels: { target: p.name } }, 'target resumed: credential changed');
+      } else {
+        still.push(p.name);
+      }
+      this.deps.metrics.targetPaused.set({ target: p.name }, still.includes(p.name) ? 1 : 0);
+    }
+    return still;
+  }
+
+  private async fetch(job: FetchJob): Promise<void> {
+    const { store, now, log } = this.deps;
+    const source = this.deps.sources.get(job.source);
+    if (!source?.fetchEmployee) {
+      await store.failFetch(job, `source ${job.source} is not configured to fetch employees`, now() + 3600_000);
+      return;
+    }
+    try {
+      const record = await source.fetchEmployee(job.employeeId);
+      await store.completeFetch(job, record, now(), [...this.deps.targets.keys()]);
+      this.wake();
+    } catch (error) {
+      const retryAfter = isBridgeError(error) ? error.retryAfterSeconds : undefined;
+      const message = isBridgeError(error) ? `${error.code}: ${error.message}` : String(error);
+      log.warn({ event: { action: 'record.fetch', outcome: 'failure' }, trace: { id: job.correlationId }, labels: { source: job.source }, user: { target: { id: job.employeeId } }, error: { message } }, 'employee fetch failed');
+      await store.failFetch(job, message, now() + retryDelayMs(job.attempts, retryAfter));
+    }
+  }
+
+  private async sync(pair: ClaimedPair): Promise<void> {
+    const { store, now, log, metrics } = this.deps;
+    const target = this.deps.targets.get(pair.target);
+    if (!target) {
+      await store.completePair(this.owner, pair, { kind: 'released' }, [], now());
+      return;
+    }
+    const exchanges: AuditEntry[] = [];
+    const context = { exchanges: [] as import('../scim/types.js').ScimExchange[] };
+    let result: PairResult;
+    let audit: AuditEntry[];
+    let action = 'sync';
+    const started = now();
+    try {
+      const outcome = await syncContext.run(context, () => syncPair(pair, target, store, this.groups, started));
+      action = outcome.action;
+      audit = outcome.audit;
+      result = { kind: 'ok', ...outcome.applied };
+      if (target.mode === 'dry-run') {
+        // A plan changes nothing: keep what is really applied, so the same plan shows again until it is live.
+        result = { kind: 'ok', scimId: pair.scimId, appliedHash: pair.appliedHash, appliedUser: pair.appliedUser, appliedGroups: pair.appliedGroups, state: pair.state, inactiveSince: pair.inactiveSince, nextCheckAt: outcome.applied.nextCheckAt };
+      }
+      metrics.syncs.inc({ target: target.name, action, outcome: 'success' });
+    } catch (failure) {
+      const error = failure instanceof SyncFailure ? failure.error : failure;
+      const partial = failure instanceof SyncFailure && target.mode !== 'dry-run' ? failure.partial : undefined;
+      audit = failure instanceof SyncFailure ? failure.audit : [];
+      result = await this.classify(pair, target, error, partial);
+      metrics.syncs.inc({ target: target.name, action: 'sync', outcome: result.kind === 'retry' ? 'retry' : 'failure' });
+      if (!(error instanceof Error && isBridgeError(error))) log.error({ err: error, labels: { target: target.name } }, 'unexpected error in a sync');
+    }
+    for (const x of context.exchanges) {
+      exchanges.push({
+        at: started,
+        correlationId: pair.correlationId ?? 'scheduled',
+        action: 'scim.request',
+        outcome: x.outcome,
+        target: target.name,
+        employeeId: pair.employeeId,
+        details: { method: x.method, path: x.path, status: x.status, durationMs: x.durationMs, errorCode: x.errorCode, body: x.body },
+      });
+    }
+    await store.completePair(this.owner, pair, result, [...exchanges, ...audit], now());
+  }
+
+  private async classify(pair: ClaimedPair, target: TargetRuntime, error: unknown, partial: PairResult extends never ? never : import('../store/index.js').PairApplied | undefined): Promise<PairResult> {
+    const { store, now } = this.deps;
+    const message = isBridgeError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+    if (isBridgeError(error) && error.kind === 'config') {
+      await store.pauseTarget(target.name, message, target.credentialFingerprint(), now(), {
+        at: now(),
+        correlationId: pair.correlationId ?? 'target',
+        action: 'target.paused',
+        outcome: 'failure',
+        target: target.name,
+        details: { code: error.code, reason: message },
+      });
+      this.deps.metrics.targetPaused.set({ target: target.name }, 1);
+      this.deps.log.error({ event: { action: 'target.paused', category: ['iam'], outcome: 'failure' }, labels: { target: target.name }, error: { code: error.code, message } }, 'target paused until its credential changes');
+      return partial ? { kind: 'retry', error: message, nextAttemptAt: now(), partial } : { kind: 'released' };
+    }
+    if (isBridgeError(error) && error.kind === 'transient' && pair.attempts + 1 < this.options.maxAttempts) {
+      return { kind: 'retry', error: message, nextAttemptAt: now() + retryDelayMs(pair.attempts, error.retryAfterSeconds), ...(partial ? { partial } : {}) };
+    }
+    return { kind: 'failed', error: message, ...(partial ? { partial } : {}) };
+  }
+}
