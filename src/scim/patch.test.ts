@@ -116,6 +116,11 @@ describe('diffUser', () => {
     ]);
   });
 
+  it('leaves attributes of an adopted server copy alone unless desired sets them to null', () => {
+    const server = { ...applied, id: 'u1', nickName: 'AL', name: { givenName: 'Ada', familyName: 'Lovelace', formatted: 'Ada Lovelace' }, title: 'Engineer' };
+    expect(diffUser({ ...applied, title: null }, server)).toEqual([{ op: 'remove', path: 'title' }]);
+  });
+
   it('removes extension attributes one by one when the extension disappears', () => {
     const desired: ScimJson = { ...applied };
     delete desired[ENT];

@@ -49,6 +49,7 @@ function diffComplex(
   desired: Record<string, unknown>,
   current: Record<string, unknown>,
   ops: PatchOperation[],
+  pruneAbsent: boolean,
 ): void {
   for (const [key, value] of Object.entries(desired)) {
     if (value === undefined) continue;
@@ -58,37 +59,42 @@ function diffComplex(
       ops.push({ op: 'replace', path: `${prefix}${key}`, value });
     }
   }
+  if (!pruneAbsent) return;
   for (const [key, value] of Object.entries(current)) {
     if (!(key in desired) && !absent(value)) ops.push({ op: 'remove', path: `${prefix}${key}` });
   }
 }
 
 /**
- * The PatchOp operations that take `current` (as last applied) to `desired`. Sub-attributes and
- * extension attributes get their own paths; multi-valued attributes are replaced whole, since a
- * valuePath replace fails with noTarget on servers where the value is missing. An attribute in
- * `current` that `desired` no longer has was set by the mapping before, so it is removed.
+ * The PatchOp operations that take `current` to `desired`. Sub-attributes and extension attributes
+ * get their own paths; multi-valued attributes are replaced whole, since a valuePath replace fails
+ * with noTarget on servers where the value is missing. An explicit null in `desired` removes.
+ * An attribute that `desired` merely lacks is removed only when `current` is the last applied body:
+ * the mapping set it before and has stopped. A server copy (it carries the server's `id`, as when
+ * an account is adopted) also holds attributes the mapping never managed, which are left alone.
  */
 export function diffUser(desired: ScimJson, current: ScimJson): PatchOperation[] {
   const ops: PatchOperation[] = [];
+  const pruneAbsent = current.id === undefined;
   for (const [key, value] of Object.entries(desired)) {
     if (NOT_DIFFED.has(key) || value === undefined) continue;
     const before = current[key];
     if (value === null) {
       if (!absent(before) && !NEVER_REMOVED.has(key)) ops.push({ op: 'remove', path: key });
     } else if (isRecord(value) && key.startsWith('urn:')) {
-      diffComplex(`${key}:`, value, isRecord(before) ? before : {}, ops);
+      diffComplex(`${key}:`, value, isRecord(before) ? before : {}, ops, pruneAbsent);
     } else if (isRecord(value) && isRecord(before)) {
-      diffComplex(`${key}.`, value, before, ops);
+      diffComplex(`${key}.`, value, before, ops, pruneAbsent);
     } else if (!covers(before, value)) {
       ops.push({ op: 'replace', path: key, value });
     }
   }
+  if (!pruneAbsent) return ops;
   for (const [key, value] of Object.entries(current)) {
     if (key in desired || NOT_DIFFED.has(key) || NEVER_REMOVED.has(key) || absent(value)) continue;
     if (isRecord(value) && key.startsWith('urn:')) {
       // Removing a whole extension by its URN is not understood everywhere; its attributes are.
-      diffComplex(`${key}:`, {}, value, ops);
+      diffComplex(`${key}:`, {}, value, ops, true);
     } else {
       ops.push({ op: 'remove', path: key });
     }
