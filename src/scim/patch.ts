@@ -190,7 +190,7 @@ export async function updateUser(
   if (ctx.profile.update === 'put') {
     // An account created in this dry run exists nowhere to be read; the caller's copy stands in.
     const server =
-      ctx.http.mode === 'dry-run' && id.startsWith('dry-run:')
+      ctx.http.mode !== 'live' && id.startsWith('dry-run:')
         ? current
         : requireObject(await ctx.http.send({ method: 'GET', path, correlationId }), 'user read before replace');
     const body = mergeForPut(desired, server, current);

@@ -212,8 +212,8 @@ describe('request chokepoint', () => {
     expect((sent[2]?.at ?? 0) - (sent[0]?.at ?? 0)).toBeGreaterThanOrEqual(150);
   });
 
-  it('in dry-run mode sends reads but no write, and reports each write', async () => {
-    const { pool, target, sent, exchanges } = setup({ mode: 'dry-run' });
+  it('in shadow mode sends reads but no write, and reports each write', async () => {
+    const { pool, target, sent, exchanges } = setup({ mode: 'shadow' });
     pool.intercept({ path: '/scim/v2/Users/u1', method: 'GET' }).reply(200, USER);
     const created = await target.createUser({ externalId: 'E-1', userName: 'ada@example.com', active: true });
     expect(created).toMatchObject({ id: 'dry-run:E-1', externalId: 'E-1', userName: 'ada@example.com' });
@@ -230,6 +230,21 @@ describe('request chokepoint', () => {
       ['GET', 'success', 200],
     ]);
     expect(exchanges[1]?.body).toMatchObject({ Operations: [{ op: 'replace', path: 'title', value: 'CTO' }] });
+  });
+
+  it('in dry-run mode sends nothing at all and plans against an empty target', async () => {
+    const { target, sent, exchanges } = setup({ mode: 'dry-run' });
+    expect(await target.findUser('E-1', 'ada@example.com')).toBeNull();
+    expect(await target.getUser('u1')).toBeNull();
+    const created = await target.createUser({ externalId: 'E-1', userName: 'ada@example.com', active: true });
+    expect(created.id).toBe('dry-run:E-1');
+    expect(sent).toEqual([]);
+    expect(exchanges.map((e) => [e.method, e.outcome])).toEqual([
+      ['GET', 'dry-run'],
+      ['GET', 'dry-run'],
+      ['GET', 'dry-run'],
+      ['POST', 'dry-run'],
+    ]);
   });
 
   it('never puts the token in exchanges or errors, even when the server echoes it', async () => {

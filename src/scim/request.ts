@@ -108,8 +108,18 @@ export class ScimRequester {
   }
 
   async send(request: ScimRequest): Promise<ScimResponse> {
-    if (request.method !== 'GET' && this.options.mode === 'dry-run') {
+    // dry-run sends nothing at all (it plans against an empty target, so it needs no target to exist);
+    // shadow reads the real target and holds back every write.
+    const held = this.options.mode === 'dry-run' || (this.options.mode === 'shadow' && request.method !== 'GET');
+    if (held) {
       this.report(request, { status: null, outcome: 'dry-run', durationMs: 0 });
+      if (request.method === 'GET') {
+        if (request.path.includes('?')) {
+          const empty = { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 0, Resources: [] };
+          return { status: null, headers: {}, body: empty, unreadable: false, dryRun: true };
+        }
+        throw new BridgeError('SCIM_NOT_FOUND', 'dry-run: nothing is read from the target');
+      }
       return { status: null, headers: {}, body: request.dryRunBody, unreadable: false, dryRun: true };
     }
 

@@ -122,6 +122,19 @@ describe('findUser', () => {
     expect(await target.findUser('E-1001', 'ada.lovelace@example.com')).toBeNull();
   });
 
+  it('moves on to userName when the server cannot parse the escaped externalId', async () => {
+    const { pool, target } = setup();
+    pool.intercept({ path: /filter=externalId/, method: 'GET' }).reply(400, { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '400', scimType: 'invalidFilter', detail: 'bad' });
+    pool.intercept({ path: /filter=userName/, method: 'GET' }).reply(200, list(ada));
+    expect(await target.findUser('E-1" or x', 'ada.lovelace@example.com')).toMatchObject({ id: 'u1' });
+  });
+
+  it('fails on any other 400 to a search', async () => {
+    const { pool, target } = setup();
+    pool.intercept({ path: /filter=externalId/, method: 'GET' }).reply(400, { status: '400', scimType: 'invalidValue' });
+    expect(await failure(target.findUser('E-1', 'a@x'))).toMatchObject({ code: 'SCIM_REJECTED' });
+  });
+
   it('falls back to userName and compares it ignoring case', async () => {
     const { pool, sent, target } = setup();
     pool.intercept({ path: /filter=externalId/, method: 'GET' }).reply(200, { totalResults: 0 });

@@ -37,6 +37,7 @@ export async function findUser(
     const value = attr === 'externalId' ? externalId : userName;
     if (!value || !canFilterOn(value, ctx.profile)) continue;
     const matches = await search(ctx, attr, value, correlationId);
+    if (matches === null) continue;
     const verified = matches.filter((user) =>
       attr === 'externalId'
         ? user.externalId === value
@@ -58,7 +59,7 @@ async function search(
   attr: string,
   value: string,
   correlationId: string | undefined,
-): Promise<ScimUser[]> {
+): Promise<ScimUser[] | null> {
   try {
     const response = await ctx.http.send({ method: 'GET', path: `/Users?${filterQuery(attr, value)}`, correlationId });
     return resourcesOf(response, 'user search')
@@ -67,6 +68,9 @@ async function search(
   } catch (error) {
     // Some servers answer a search without hits with 404 instead of an empty ListResponse.
     if (isBridgeError(error, 'SCIM_NOT_FOUND')) return [];
+    // A server whose parser cannot take this (correctly escaped) value cannot be asked this way;
+    // the next lookup attribute, or the stored link, has to do.
+    if (isBridgeError(error, 'SCIM_REJECTED') && error.details.scimType === 'invalidFilter') return null;
     throw error;
   }
 }

@@ -29,7 +29,7 @@ export class GroupResolver {
     const cached = await this.store.groupId(target.name, displayName);
     if (cached) return cached;
     const group = (await target.scim.findGroup(displayName, correlationId)) ?? (await target.scim.createGroup(displayName, correlationId));
-    if (target.mode !== 'dry-run') await this.store.saveGroupId(target.name, displayName, group.id);
+    if (target.mode === 'live') await this.store.saveGroupId(target.name, displayName, group.id);
     return group.id;
   }
 }

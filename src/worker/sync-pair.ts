@@ -116,7 +116,7 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
   }
 
   function finish(done: string): SyncOutcome {
-    audit.push({ ...base, at: now, action: `sync.${done}`, outcome: target.mode === 'dry-run' ? 'dry-run' : 'success', details: { desired, reason: decision.reason, scimId: applied.scimId, groups: applied.appliedGroups, nextCheckAt: decision.nextCheckAt } });
+    audit.push({ ...base, at: now, action: `sync.${done}`, outcome: target.mode === 'live' ? 'success' : 'dry-run', details: { desired, reason: decision.reason, scimId: applied.scimId, groups: applied.appliedGroups, nextCheckAt: decision.nextCheckAt } });
     return { action: done, applied, audit };
   }
 

@@ -171,14 +171,14 @@ export class Worker {
       action = outcome.action;
       audit = outcome.audit;
       result = { kind: 'ok', ...outcome.applied };
-      if (target.mode === 'dry-run') {
+      if (target.mode !== 'live') {
         // A plan changes nothing: keep what is really applied, so the same plan shows again until it is live.
         result = { kind: 'ok', scimId: pair.scimId, appliedHash: pair.appliedHash, appliedUser: pair.appliedUser, appliedGroups: pair.appliedGroups, state: pair.state, inactiveSince: pair.inactiveSince, nextCheckAt: outcome.applied.nextCheckAt };
       }
       metrics.syncs.inc({ target: target.name, action, outcome: 'success' });
     } catch (failure) {
       const error = failure instanceof SyncFailure ? failure.error : failure;
-      const partial = failure instanceof SyncFailure && target.mode !== 'dry-run' ? failure.partial : undefined;
+      const partial = failure instanceof SyncFailure && target.mode === 'live' ? failure.partial : undefined;
       audit = failure instanceof SyncFailure ? failure.audit : [];
       result = await this.classify(pair, target, error, partial);
       metrics.syncs.inc({ target: target.name, action: 'sync', outcome: result.kind === 'retry' ? 'retry' : 'failure' });
