@@ -164,11 +164,10 @@ export class Worker {
     const context = { exchanges: [] as import('../scim/types.js').ScimExchange[] };
     let result: PairResult;
     let audit: AuditEntry[];
-    let action = 'sync';
     const started = now();
     try {
       const outcome = await syncContext.run(context, () => syncPair(pair, target, store, this.groups, started));
-      action = outcome.action;
+      const action = outcome.action;
       audit = outcome.audit;
       result = { kind: 'ok', ...outcome.applied };
       if (target.mode !== 'live') {

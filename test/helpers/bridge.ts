@@ -70,7 +70,7 @@ export async function startBridge(options: { targets: HarnessTarget[]; sources?:
   const post: BridgeHarness['post'] = async (path, headers, body) => {
     const res = await fetch(`${url}${path}`, { method: 'POST', headers, body });
     const text = await res.text();
-    let parsed: Record<string, unknown> = {};
+    let parsed: Record<string, unknown>;
     try {
       parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
