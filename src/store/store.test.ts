@@ -88,3 +88,24 @@ describe('store on SQLite', () => {
     expect(await store.claimFetches('w', 8000, 30_000, 10)).toEqual([]);
   });
 });
+
+describe('grouped intake commits', () => {
+  it('commits concurrent deliveries together, each with its own result, duplicates included', async () => {
+    const store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'store-')), 'bridge.db')}`);
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          store.intake({ source: 'hr', deliveryId: `d${i % 40}`, eventType: 'employee.upserted', receivedAt: 1000 + i, correlationId: `c${i}`, intake: { kind: 'records', records: [record({ id: `E-${i % 40}`, version: i })] }, targets }),
+        ),
+      );
+      expect(results.filter((r) => r.duplicate)).toHaveLength(10);
+      expect(results.slice(0, 40).every((r) => !r.duplicate && r.applied === 1)).toBe(true);
+      const db = (store as KyselyStore).db;
+      const accepted = await db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      expect(Number(accepted.n)).toBe(40);
+      expect(await store.verifyAudit()).toMatchObject({ ok: true });
+    } finally {
+      await store.close();
+    }
+  });
+});
