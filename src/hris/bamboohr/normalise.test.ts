@@ -71,6 +71,13 @@ describe('normaliseBambooHrEmployee', () => {
     });
   });
 
+  it('drops a termination date older than a rehire date: it ended the previous employment', () => {
+    const rehired = { ...json, status: 'Active', employmentHistoryStatus: 'Full-Time', hireDate: '2026-02-01', terminationDate: '2025-12-31' };
+    const record = normaliseBambooHrEmployee('1042', rehired, { fetchedAt });
+    expect(record.endDate).toBeNull();
+    expect(record.status).toBe('active');
+  });
+
   it('treats empty strings, nulls, missing fields and 0000-00-00 as no value', () => {
     const record = normaliseBambooHrEmployee(
       '5',

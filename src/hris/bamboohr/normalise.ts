@@ -114,7 +114,9 @@ export function normaliseBambooHrEmployee(
     employmentType: e.employmentHistoryStatus,
     managerId: e.supervisorEId,
     startDate: e.hireDate,
-    endDate: e.terminationDate,
+    // A rehire keeps the old termination date in BambooHR; one before the latest hire date ended an
+    // earlier employment, not this one.
+    endDate: e.terminationDate !== null && e.hireDate !== null && e.terminationDate < e.hireDate ? null : e.terminationDate,
     // The vendor's own status words stay available to mapping expressions.
     custom: { bamboohr: { status: e.status, employmentHistoryStatus: e.employmentHistoryStatus } },
   };
