@@ -75,7 +75,11 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
     const userName = typeof user.userName === 'string' ? user.userName : undefined;
     let current: ScimJson | null = applied.scimId ? applied.appliedUser : null;
     if (!applied.scimId) {
-      const found = await target.scim.findUser(externalId, userName, correlationId);
+      // For a joiner, an externalId miss goes straight to POST: a compliant server answers 409 when the
+      // userName is taken, and only then is the userName searched and the account adopted. One
+      // round trip less per new account; a leaver is always searched both ways so no account is missed.
+      const byExternalIdOnly = active && target.mapping.profile.userLookup.includes('externalId');
+      const found = await target.scim.findUser(externalId, byExternalIdOnly ? undefined : userName, correlationId);
       if (found) {
         applied.scimId = found.id;
         current = found;

@@ -132,6 +132,27 @@ describe.each(['better-auth', 'scimmy'] as const)('Standard Webhooks to %s, end 
     expect(after.size).toBe(before.size + 1);
   });
 
+  it('adopts an account that already exists under the same userName instead of creating a second one', async () => {
+    const res = await fetch(`${scim.baseUrl}/Users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${scim.token}`, 'content-type': 'application/scim+json' },
+      body: JSON.stringify({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: 'e9@example.com',
+        name: { givenName: 'Pre', familyName: 'Existing' },
+        emails: [{ value: 'e9@example.com', type: 'work', primary: true }],
+        active: true,
+      }),
+    });
+    expect(res.status).toBe(201);
+    const existing = (await res.json()) as Json;
+    await bridge.send(employee('E-9', { title: 'Adopted' }));
+    await bridge.settle();
+    const matches = (await scim.listUsers()).filter((u) => String(u.userName).toLowerCase() === 'e9@example.com');
+    expect(matches).toHaveLength(1);
+    expect(matches[0]).toMatchObject({ id: existing.id, externalId: 'E-9', title: 'Adopted', active: true });
+  });
+
   it('ends with exactly the accounts the HR records call for', async () => {
     const users = await byExternalId();
     const summary = [...users.values()]
@@ -143,6 +164,7 @@ describe.each(['better-auth', 'scimmy'] as const)('Standard Webhooks to %s, end 
       ['E-5', true, 'Analyst'],
       ['E-7', true, 'Engineer'],
       ['E-8" or userName pr or userName eq "x', true, 'Lead Tester'],
+      ['E-9', true, 'Adopted'],
     ]);
     const verify = await bridge.app.store.verifyAudit();
     expect(verify.ok).toBe(true);
