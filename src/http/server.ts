@@ -26,6 +26,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  // A request in flight when close() begins is answered, but its keep-alive connection would then sit
+  // idle until the client drops it (server.close() only reaps connections idle at the moment it is
+  // called), holding shutdown past its budget. Those last answers close their connection instead.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _req, reply) => {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
       return reply.code(413).send({ error: { code: 'HRIS_PAYLOAD_TOO_LARGE', kind: 'input', message: `body exceeds the size limit of ${deps.bodyLimitBytes} bytes` } });
