@@ -14,16 +14,19 @@ function sameContent(a: EmployeeRecord, b: EmployeeRecord): boolean {
   return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
 }
 
-/** Stores `record` unless the stored one is newer. Runs inside the caller's transaction. */
+/**
+ * Stores `record` unless the stored one is newer. Runs inside the caller's transaction.
+ *
+ * The write only lands if the row is still the one the decision was made on: replicas that receive two
+ * versions of one employee at the same moment each re-read and decide again, so an older record never
+ * overwrites a newer one and a first insert never fails on the other's.
+ */
 export async function applyRecord(
   trx: Kysely<Database>,
   source: string,
   record: EmployeeRecord,
   now: number,
 ): Promise<{ outcome: RecordOutcome; previous: EmployeeRecord | null }> {
-  const row = await trx.selectFrom('employees').select('record').where('employee_id', '=', record.id).executeTakeFirst();
-  const previous = row ? parseStoredRecord(row.record) : null;
-  if (previous && isOlderRecord(record, previous)) return { outcome: 'older', previous };
   const values = {
     source,
     record: JSON.stringify(record),
@@ -32,12 +35,23 @@ export async function applyRecord(
     manager_id: record.managerId ?? null,
     updated_at: now,
   };
-  if (previous) {
-    await trx.updateTable('employees').set(values).where('employee_id', '=', record.id).execute();
-    return { outcome: sameContent(previous, record) ? 'unchanged' : 'applied', previous };
+  for (;;) {
+    const row = await trx.selectFrom('employees').select('record').where('employee_id', '=', record.id).executeTakeFirst();
+    const previous = row ? parseStoredRecord(row.record) : null;
+    if (previous && isOlderRecord(record, previous)) return { outcome: 'older', previous };
+    if (row && previous) {
+      const res = await trx.updateTable('employees').set(values).where('employee_id', '=', record.id).where('record', '=', row.record).executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) continue;
+      return { outcome: sameContent(previous, record) ? 'unchanged' : 'applied', previous };
+    }
+    const res = await trx
+      .insertInto('employees')
+      .values({ employee_id: record.id, ...values })
+      .onConflict((oc) => oc.column('employee_id').doNothing())
+      .executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 0) continue;
+    return { outcome: 'applied', previous };
   }
-  await trx.insertInto('employees').values({ employee_id: record.id, ...values }).execute();
-  return { outcome: 'applied', previous };
 }
 
 export async function getRecord(db: Kysely<Database>, employeeId: string): Promise<EmployeeRecord | null> {
