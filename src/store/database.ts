@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
+import pg from 'pg';
 import { migrationProvider, type Dialect } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -11,9 +12,17 @@ export interface OpenedDatabase {
   dialect: Dialect;
 }
 
+/** Held for the whole migration by the replica that runs it; the others wait, then find nothing to do. */
+const MIGRATION_LOCK_KEY = 7203310;
+
+// Times and versions are bigint columns holding milliseconds and counters, all far below 2^53; the
+// rest of the store compares them as numbers, as SQLite returns them.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+
 /**
  * Opens the store named by `store.url`. SQLite runs in WAL with synchronous=FULL: a 202 means the
- * delivery survives a power cut, not only a process crash.
+ * delivery survives a power cut, not only a process crash. PostgreSQL is for several replicas on one
+ * database; the schema is the connection's current schema (`?options=-c search_path=...` picks another).
  */
 export async function openDatabase(url: string, baseDir = process.cwd()): Promise<OpenedDatabase> {
   if (url.startsWith('sqlite:')) {
@@ -29,11 +38,48 @@ export async function openDatabase(url: string, baseDir = process.cwd()): Promis
     await migrate(db, 'sqlite');
     return { db, dialect: 'sqlite' };
   }
-  throw new Error(`store.url ${url.split(':')[0]}: PostgreSQL is not available in this build`);
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
+    // An idle client whose server went away emits 'error' on the pool; unhandled, that ends the process.
+    pool.on('error', () => undefined);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      await migratePostgres(db, pool);
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
+    return { db, dialect: 'postgres' };
+  }
+  throw new Error(`store.url ${url.split(':')[0]}: use sqlite:<path> or postgres://...`);
 }
 
-export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+/**
+ * Replicas that start together race to create the same tables. A session advisory lock on a connection
+ * of its own spans Kysely's bookkeeping tables as well as the migrations, so exactly one replica runs them.
+ */
+async function migratePostgres(db: Kysely<Database>, pool: pg.Pool): Promise<void> {
+  const lock = await pool.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      // Kysely looks for its bookkeeping tables in any schema unless told which; with several bridges
+      // in one database, each in its own schema, that would find another bridge's migrations.
+      const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+      const schema = rows[0]?.schema;
+      if (!schema) throw new Error('store.url: the connection has no current schema (check search_path)');
+      await migrate(db, 'postgres', schema);
+    } finally {
+      await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    // Closing the session also drops the lock should the unlock above not have run.
+    lock.release(true);
+  }
+}
+
+export async function migrate(db: Kysely<Database>, dialect: Dialect, migrationTableSchema?: string): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
