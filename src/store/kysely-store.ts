@@ -29,6 +29,17 @@ interface PendingIntake {
 /** Enough to amortise a commit; small enough that one transaction never holds the writer for long. */
 const MAX_INTAKE_BATCH = 500;
 
+const MAX_TX_ATTEMPTS = 5;
+
+/** Advisory-lock namespace of per-employee intake locks (the audit chain's lock is a single key). */
+const EMPLOYEE_LOCK_CLASS = 7203312;
+
+/** deadlock_detected and serialization_failure: the transaction was rolled back as a whole. */
+function isRetryableConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 /** Called after each commit with the audit rows it held, so every row also becomes a log line. */
 export type AuditListener = (entries: readonly AuditEntry[]) => void;
 
@@ -40,14 +51,23 @@ export class KyselyStore implements Store {
   ) {}
 
   private async tx<T>(work: (trx: Kysely<Database>, audit: AuditEntry[]) => Promise<T>): Promise<T> {
-    const audit: AuditEntry[] = [];
-    const result = await this.db.transaction().execute(async (trx) => {
-      const value = await work(trx, audit);
-      await appendAudit(trx, this.dialect, audit);
-      return value;
-    });
-    if (audit.length) this.onAudit(audit);
-    return result;
+    for (let attempt = 1; ; attempt += 1) {
+      const audit: AuditEntry[] = [];
+      try {
+        const result = await this.db.transaction().execute(async (trx) => {
+          const value = await work(trx, audit);
+          await appendAudit(trx, this.dialect, audit);
+          return value;
+        });
+        if (audit.length) this.onAudit(audit);
+        return result;
+      } catch (error) {
+        // Replicas that touch the same employees in a different order can deadlock; PostgreSQL aborts
+        // one of them, which has then changed nothing and can simply run again.
+        if (attempt >= MAX_TX_ATTEMPTS || !isRetryableConflict(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+      }
+    }
   }
 
   /**
@@ -71,6 +91,7 @@ export class KyselyStore implements Store {
         const batch = this.intakeQueue.splice(0, MAX_INTAKE_BATCH);
         try {
           const results = await this.tx(async (trx, audit) => {
+            await this.lockEmployees(trx, batch.map((item) => item.input));
             const out: IntakeResult[] = [];
             for (const item of batch) out.push(await applyIntake(trx, item.input, audit));
             return out;
@@ -83,13 +104,31 @@ export class KyselyStore implements Store {
           }
           // One bad delivery must not fail its neighbours: commit each on its own.
           for (const item of batch) {
-            await this.tx((trx, audit) => applyIntake(trx, item.input, audit)).then(item.resolve, item.reject);
+            await this.tx(async (trx, audit) => {
+              await this.lockEmployees(trx, [item.input]);
+              return applyIntake(trx, item.input, audit);
+            }).then(item.resolve, item.reject);
           }
         }
       }
     } finally {
       this.intakeFlushing = false;
     }
+  }
+
+  /**
+   * Replicas commit batches that name the same employees in different orders. Taking a lock per
+   * employee first, in one global order, lets them queue instead of deadlocking on each other's rows.
+   */
+  private async lockEmployees(trx: Kysely<Database>, inputs: readonly IntakeInput[]): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    const ids = new Set<string>();
+    for (const { intake } of inputs) {
+      if (intake.kind === 'records') intake.records.forEach((r) => ids.add(r.id));
+      else if (intake.kind !== 'ignore') intake.employeeIds.forEach((id) => ids.add(id));
+    }
+    if (ids.size === 0) return;
+    await sql`select pg_advisory_xact_lock(${EMPLOYEE_LOCK_CLASS}, k) from (select distinct hashtext(id) as k from unnest(${[...ids]}::text[]) as id order by k) as keys`.execute(trx);
   }
 
   async rejectDelivery(input: RejectedDelivery): Promise<void> {
