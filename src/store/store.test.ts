@@ -1,28 +1,83 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestSchema, probePostgres, type TestSchema } from '../../test/helpers/postgres.js';
 import type { EmployeeRecord } from '../domain/employee.js';
 import type { AuditEntry } from './audit.js';
 import { openStore } from './index.js';
 import { KyselyStore } from './kysely-store.js';
-import type { Store } from './store.js';
+import type { ClaimedPair, PairResult, Store } from './store.js';
+
+/**
+ * The store contract: every case runs on SQLite and on PostgreSQL, so the one Kysely implementation
+ * cannot drift between the dialects. The cases after it need a server several replicas share.
+ */
 
 const targets = ['app1', 'app2'];
 const record = (over: Partial<EmployeeRecord> = {}): EmployeeRecord => ({ id: 'E-1', status: 'active', version: 1, givenName: 'Ada', ...over });
+const ok = (scimId: string | null, nextCheckAt: number | null = null): PairResult => ({ kind: 'ok', scimId, appliedHash: 'h', appliedUser: {}, appliedGroups: [], state: 'active', inactiveSince: null, nextCheckAt });
+const key = (p: ClaimedPair) => `${p.target}/${p.employeeId}`;
 
-describe('store on SQLite', () => {
+interface Backend {
+  name: 'sqlite' | 'postgres';
+  /** A fresh, empty database; `url` may be opened more than once (several replicas). */
+  create(): Promise<{ url: string; dispose(): Promise<void> }>;
+}
+
+const sqliteBackend: Backend = {
+  name: 'sqlite',
+  create() {
+    const dir = mkdtempSync(join(tmpdir(), 'store-'));
+    return Promise.resolve({ url: `sqlite:${join(dir, 'bridge.db')}`, dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) });
+  },
+};
+
+const postgres = await probePostgres();
+const postgresBackend: Backend = {
+  name: 'postgres',
+  async create() {
+    const schema: TestSchema = await createTestSchema('store_test');
+    return { url: schema.url, dispose: () => schema.drop() };
+  },
+};
+
+const backends = [
+  { backend: sqliteBackend, available: true },
+  { backend: postgresBackend, available: postgres.ok },
+];
+
+function intakeOf(store: Store, targetsList: readonly string[] = targets) {
+  return (id: string, records: EmployeeRecord[], now = 1000) =>
+    store.intake({ source: 'hr', deliveryId: id, eventType: 'employee.upserted', receivedAt: now, correlationId: `c-${id}`, intake: { kind: 'records', records }, targets: targetsList });
+}
+
+describe.each(backends)('store contract on $backend.name', ({ backend, available }) => {
   let store: Store;
+  let dispose: () => Promise<void>;
+  let url: string;
   const logged: AuditEntry[] = [];
-  beforeEach(async () => {
+  beforeEach(async (ctx) => {
+    if (!available) {
+      ctx.skip();
+      return;
+    }
     logged.length = 0;
-    store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'store-')), 'bridge.db')}`, (e) => logged.push(...e));
+    ({ url, dispose } = await backend.create());
+    store = await openStore(url, (e) => logged.push(...e));
   });
-  afterEach(() => store.close());
+  afterEach(async () => {
+    if (!available) return;
+    await store.close();
+    await dispose();
+  });
 
-  const deliver = (id: string, records: EmployeeRecord[], now = 1000) =>
-    store.intake({ source: 'hr', deliveryId: id, eventType: 'employee.upserted', receivedAt: now, correlationId: `c-${id}`, intake: { kind: 'records', records }, targets });
+  const deliver = (id: string, records: EmployeeRecord[], now = 1000) => intakeOf(store)(id, records, now);
+
+  it('reports its dialect', () => {
+    expect(store.dialect).toBe(backend.name);
+  });
 
   it('deduplicates deliveries and ignores older records', async () => {
     expect(await deliver('d1', [record({ version: 2 })])).toEqual({ duplicate: false, applied: 1, ignored: 0 });
@@ -35,6 +90,26 @@ describe('store on SQLite', () => {
     expect(logged.map((e) => e.action)).toEqual(['delivery.received', 'record.updated', 'delivery.duplicate', 'delivery.received', 'record.ignored_older']);
   });
 
+  it('keeps rejected deliveries without letting them block a later delivery with the same id', async () => {
+    await store.rejectDelivery({ source: 'hr', deliveryId: 'd1', receivedAt: 900, correlationId: 'c-r', code: 'HRIS_SIGNATURE', reason: 'bad', body: '{}' });
+    await store.rejectDelivery({ source: 'hr', deliveryId: 'd1', receivedAt: 950, correlationId: 'c-r2', code: 'HRIS_SIGNATURE', reason: 'bad', body: '{}' });
+    expect(await deliver('d1', [record()])).toMatchObject({ duplicate: false, applied: 1 });
+  });
+
+  it('returns times and counters as numbers', async () => {
+    await deliver('d1', [record({ version: 9_007_199_254 })], 1_765_000_000_123);
+    const [pair] = await store.claimPairs('w', 1_765_000_000_200, 60_000, 1, []);
+    expect(pair?.generation).toBe(1);
+    expect(typeof pair?.attempts).toBe('number');
+    await store.completePair('w', pair!, { kind: 'retry', error: 'x', nextAttemptAt: 1_765_000_009_000 }, [], 1_765_000_000_300);
+    const status = await store.employeeStatus('E-1');
+    expect(status.pairs.find((p) => p.target === pair!.target)).toMatchObject({ attempts: 1, updatedAt: 1_765_000_000_300, dirty: true });
+    expect(await store.stats()).toEqual({ dirtyByTarget: { app1: 1, app2: 1 }, failedByTarget: {}, oldestDirtySince: 1_765_000_000_123 });
+    const db = (store as KyselyStore).db;
+    const row = await db.selectFrom('employees').select(['version', 'updated_at']).executeTakeFirstOrThrow();
+    expect(row).toEqual({ version: 9_007_199_254, updated_at: 1_765_000_000_123 });
+  });
+
   it('leases a pair to one worker and keeps a change that arrives during the sync', async () => {
     await deliver('d1', [record()]);
     const first = await store.claimPairs('w1', 2000, 60_000, 10, []);
@@ -42,31 +117,82 @@ describe('store on SQLite', () => {
     expect(await store.claimPairs('w2', 2001, 60_000, 10, [])).toEqual([]);
     await deliver('d2', [record({ version: 2, title: 'Engineer' })], 2500);
     const app1 = first.find((p) => p.target === 'app1')!;
-    const ok = { kind: 'ok' as const, scimId: 'u1', appliedHash: 'h', appliedUser: {}, appliedGroups: [], state: 'active' as const, inactiveSince: null, nextCheckAt: null };
-    await store.completePair('w1', app1, ok, [], 3000);
+    await store.completePair('w1', app1, ok('u1'), [], 3000);
     const again = await store.claimPairs('w2', 3001, 60_000, 10, ['app2']);
     expect(again.map((p) => [p.target, p.scimId, p.record?.title])).toEqual([['app1', 'u1', 'Engineer']]);
-    await store.completePair('w2', again[0]!, ok, [], 3002);
+    await store.completePair('w2', again[0]!, ok('u1'), [], 3002);
     expect(await store.claimPairs('w2', 3003, 60_000, 10, ['app2'])).toEqual([]);
   });
 
-  it('gives an expired lease to another worker', async () => {
+  it('gives an expired lease to another worker and ignores the late completion of the first', async () => {
     await deliver('d1', [record()]);
-    await store.claimPairs('w1', 2000, 1000, 10, []);
+    const stale = await store.claimPairs('w1', 2000, 1000, 10, []);
     expect(await store.claimPairs('w2', 2500, 1000, 10, [])).toHaveLength(0);
-    expect(await store.claimPairs('w2', 3001, 1000, 10, [])).toHaveLength(2);
+    const taken = await store.claimPairs('w2', 3001, 1000, 10, []);
+    expect(taken).toHaveLength(2);
+    await store.completePair('w1', stale[0]!, ok('from-w1'), [], 3100);
+    expect(await store.scimIdOf(stale[0]!.target, 'E-1')).toBeNull();
+    await store.completePair('w2', taken.find((p) => p.target === stale[0]!.target)!, ok('from-w2'), [], 3200);
+    expect(await store.scimIdOf(stale[0]!.target, 'E-1')).toBe('from-w2');
+  });
+
+  it('retries later, fails permanently, releases leases', async () => {
+    await deliver('d1', [record()]);
+    const [a, b] = await store.claimPairs('w', 2000, 60_000, 10, []);
+    await store.completePair('w', a!, { kind: 'retry', error: 'HTTP 503', nextAttemptAt: 5000 }, [], 2100);
+    await store.completePair('w', b!, { kind: 'failed', error: 'HTTP 400' }, [], 2100);
+    expect(await store.claimPairs('w', 4000, 60_000, 10, [])).toEqual([]);
+    const retried = await store.claimPairs('w', 5000, 60_000, 10, []);
+    expect(retried.map((p) => [p.target, p.attempts])).toEqual([[a!.target, 1]]);
+    expect((await store.failedPairs(10)).map((p) => [p.target, p.employeeId, p.lastError])).toEqual([[b!.target, 'E-1', 'HTTP 400']]);
+    await store.releaseLeases('w');
+    expect(await store.claimPairs('w2', 5001, 60_000, 10, [])).toHaveLength(1);
+  });
+
+  it('claims a pair again when its next check comes, and only then', async () => {
+    await deliver('d1', [record()]);
+    for (const p of await store.claimPairs('w', 2000, 60_000, 10, [])) await store.completePair('w', p, ok(`u-${p.target}`, 10_000), [], 2100);
+    expect(await store.claimPairs('w', 9_999, 60_000, 10, [])).toEqual([]);
+    const due = await store.claimPairs('w', 10_000, 60_000, 10, []);
+    expect(due.map((p) => p.target).sort()).toEqual(targets);
+    for (const p of due) await store.completePair('w', p, ok(`u-${p.target}`, null), [], 10_100);
+    expect(await store.claimPairs('w', 20_000, 60_000, 10, [])).toEqual([]);
   });
 
   it('marks the reports of a newly provisioned manager dirty', async () => {
     await deliver('d1', [record({ id: 'E-2', managerId: 'E-1' })]);
     await deliver('d2', [record({ id: 'E-1' })]);
     const pairs = await store.claimPairs('w', 2000, 60_000, 10, ['app2']);
-    const ok = (scimId: string | null) => ({ kind: 'ok' as const, scimId, appliedHash: 'h', appliedUser: {}, appliedGroups: [], state: 'active' as const, inactiveSince: null, nextCheckAt: null });
     const report = pairs.find((p) => p.employeeId === 'E-2')!;
     await store.completePair('w', report, ok('u2'), [], 2100);
     await store.completePair('w', pairs.find((p) => p.employeeId === 'E-1')!, ok('u1'), [], 2200);
     const backfill = await store.claimPairs('w', 2300, 60_000, 10, ['app2']);
     expect(backfill.map((p) => p.employeeId)).toEqual(['E-2']);
+  });
+
+  it('remembers group ids and paused targets', async () => {
+    await store.saveGroupId('app1', 'dept-eng', 'g1');
+    await store.saveGroupId('app1', 'dept-eng', 'g2');
+    expect(await store.groupId('app1', 'dept-eng')).toBe('g2');
+    await store.forgetGroupId('app1', 'dept-eng');
+    expect(await store.groupId('app1', 'dept-eng')).toBeNull();
+    const audit: AuditEntry = { at: 1, correlationId: 'c', action: 'target.paused', outcome: 'failure', target: 'app1' };
+    await store.pauseTarget('app1', 'HTTP 401', 'fp1', 1, audit);
+    await store.pauseTarget('app1', 'HTTP 403', 'fp2', 2, audit);
+    expect(await store.pausedTargets()).toEqual([{ name: 'app1', reason: 'HTTP 403', fingerprint: 'fp2' }]);
+    await deliver('d1', [record()]);
+    expect((await store.claimPairs('w', 2000, 60_000, 10, ['app1'])).map((p) => p.target)).toEqual(['app2']);
+    await store.resumeTarget('app1', { ...audit, action: 'target.resumed', outcome: 'success' });
+    expect(await store.pausedTargets()).toEqual([]);
+  });
+
+  it('requeues one employee or all of them', async () => {
+    await deliver('d1', [record(), record({ id: 'E-2' })]);
+    for (const p of await store.claimPairs('w', 2000, 60_000, 10, [])) await store.completePair('w', p, ok('u'), [], 2100);
+    expect(await store.requeue('E-1', targets, 3000, 'c-rq')).toBe(1);
+    expect((await store.claimPairs('w', 3001, 60_000, 10, [])).map(key).sort()).toEqual(['app1/E-1', 'app2/E-1']);
+    expect(await store.requeue(null, ['app1'], 4000, 'c-rq')).toBe(2);
+    expect((await store.claimPairs('w2', 4001, 60_000, 10, [])).map(key).sort()).toEqual(['app1/E-2']);
   });
 
   it('keeps a verifiable audit chain and detects a changed row', async () => {
@@ -83,29 +209,159 @@ describe('store on SQLite', () => {
     await store.intake({ source: 'bhr', deliveryId: 'b1', eventType: 'employee.deleted', receivedAt: 5000, correlationId: 'c', intake: { kind: 'fetch', employeeIds: ['E-1'] }, targets });
     const jobs = await store.claimFetches('w', 6000, 30_000, 10);
     expect(jobs.map((j) => j.employeeId)).toEqual(['E-1']);
+    expect(await store.claimFetches('w2', 6001, 30_000, 10)).toEqual([]);
     await store.completeFetch(jobs[0]!, null, 7000, targets);
     expect((await store.employeeStatus('E-1')).record?.status).toBe('terminated');
     expect(await store.claimFetches('w', 8000, 30_000, 10)).toEqual([]);
   });
+
+  it('commits concurrent deliveries together, each with its own result, duplicates included', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        store.intake({ source: 'hr', deliveryId: `d${i % 40}`, eventType: 'employee.upserted', receivedAt: 1000 + i, correlationId: `c${i}`, intake: { kind: 'records', records: [record({ id: `E-${i % 40}`, version: i })] }, targets }),
+      ),
+    );
+    expect(results.filter((r) => r.duplicate)).toHaveLength(10);
+    expect(results.slice(0, 40).every((r) => !r.duplicate && r.applied === 1)).toBe(true);
+    const db = (store as KyselyStore).db;
+    const accepted = await db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(accepted.n)).toBe(40);
+    expect(await store.verifyAudit()).toMatchObject({ ok: true });
+  });
 });
 
-describe('grouped intake commits', () => {
-  it('commits concurrent deliveries together, each with its own result, duplicates included', async () => {
-    const store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'store-')), 'bridge.db')}`);
-    try {
-      const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) =>
-          store.intake({ source: 'hr', deliveryId: `d${i % 40}`, eventType: 'employee.upserted', receivedAt: 1000 + i, correlationId: `c${i}`, intake: { kind: 'records', records: [record({ id: `E-${i % 40}`, version: i })] }, targets }),
+/** Several replicas on one PostgreSQL database: each store below stands for one replica's process. */
+describe.skipIf(!postgres.ok)('several replicas on PostgreSQL', () => {
+  let schema: TestSchema;
+  const stores: Store[] = [];
+  const replica = async () => {
+    const s = await openStore(schema.url);
+    stores.push(s);
+    return s;
+  };
+  beforeEach(async () => {
+    schema = await createTestSchema('replicas_test');
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    await schema.drop();
+  });
+
+  async function seed(store: Store, employees: number, now = 1000): Promise<void> {
+    const records = Array.from({ length: employees }, (_, i) => record({ id: `E-${i}` }));
+    for (let i = 0; i < records.length; i += 50) await intakeOf(store)(`seed-${i}`, records.slice(i, i + 50), now);
+  }
+
+  /** Claimers from every store, all at once, until nothing is left; returns every claim each made. */
+  async function drain(replicas: Store[], claimersPerReplica: number, now: number, limit: number, complete?: (s: Store, owner: string, p: ClaimedPair) => Promise<void>) {
+    const claims: Array<{ owner: string; pair: string }> = [];
+    await Promise.all(
+      replicas.flatMap((s, r) =>
+        Array.from({ length: claimersPerReplica }, async (_, c) => {
+          const owner = `r${r}-w${c}`;
+          for (;;) {
+            const got = await s.claimPairs(owner, now, 60_000, limit, []);
+            if (got.length === 0) return;
+            for (const p of got) {
+              claims.push({ owner, pair: key(p) });
+              if (complete) await complete(s, owner, p);
+            }
+          }
+        }),
+      ),
+    );
+    return claims;
+  }
+
+  it('runs the migrations once when replicas start together', async () => {
+    const opened = await Promise.all([replica(), replica(), replica(), replica()]);
+    expect(opened.every((s) => s.dialect === 'postgres')).toBe(true);
+    const db = (opened[0] as KyselyStore).db;
+    const { rows } = await sql<{ name: string; n: number }>`select name, count(*)::int as n from kysely_migration group by name`.execute(db);
+    expect(rows).toEqual([{ name: '0001_initial', n: 1 }]);
+    const { rows: tables } = await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = ${schema.name}`.execute(db);
+    expect(tables[0]?.n).toBe(9);
+  });
+
+  it('never hands the same pair to two claimers at once', async () => {
+    const [a, b] = await Promise.all([replica(), replica()]);
+    await seed(a!, 150);
+    const claims = await drain([a!, b!], 4, 2000, 7);
+    const pairs = claims.map((c) => c.pair);
+    expect(pairs).toHaveLength(300);
+    expect(new Set(pairs).size).toBe(300);
+    // Both replicas took part, so the test did exercise two connections pools against each other.
+    expect(new Set(claims.map((c) => c.owner.slice(0, 2)))).toEqual(new Set(['r0', 'r1']));
+  });
+
+  it('lets another replica take over a pair whose owner died', async () => {
+    const [a, b] = await Promise.all([replica(), replica()]);
+    await seed(a!, 3);
+    const dead = await a!.claimPairs('dead', 2000, 5_000, 100, []);
+    expect(dead).toHaveLength(6);
+    expect(await b!.claimPairs('alive', 6_999, 5_000, 100, [])).toEqual([]);
+    const taken = await b!.claimPairs('alive', 7_001, 5_000, 100, []);
+    expect(taken.map(key).sort()).toEqual(dead.map(key).sort());
+    for (const p of taken) await b!.completePair('alive', p, ok(`u-${key(p)}`), [], 7_100);
+    expect(await a!.claimPairs('other', 100_000, 5_000, 100, [])).toEqual([]);
+  });
+
+  it('fires an effective-date transition on exactly one replica', async () => {
+    const [a, b, c] = await Promise.all([replica(), replica(), replica()]);
+    await seed(a!, 60);
+    await drain([a!], 1, 2000, 50, (s, owner, p) => s.completePair(owner, p, ok(`u-${key(p)}`, 50_000), [], 2100));
+    expect(await b!.claimPairs('early', 49_999, 60_000, 500, [])).toEqual([]);
+    const claims = await drain([a!, b!, c!], 3, 50_000, 5, (s, owner, p) => s.completePair(owner, p, ok(`u-${key(p)}`, null), [], 50_100));
+    expect(claims).toHaveLength(120);
+    expect(new Set(claims.map((x) => x.pair)).size).toBe(120);
+    expect(await c!.claimPairs('later', 90_000, 60_000, 500, [])).toEqual([]);
+  });
+
+  it('accepts the same new employee and the same delivery at several replicas at once', async () => {
+    const [a, b, c] = await Promise.all([replica(), replica(), replica()]);
+    const results = await Promise.all(
+      [a!, b!, c!].flatMap((s, r) => [
+        intakeOf(s)('same-delivery', [record({ id: 'E-new', version: 1 })], 1000),
+        intakeOf(s)(`own-${r}`, [record({ id: 'E-new', version: 2 + r })], 1000),
+        intakeOf(s)(`batch-${r}`, Array.from({ length: 20 }, (_, i) => record({ id: `E-b${(i * (r + 1)) % 20}`, version: r + 1 })), 1000),
+      ]),
+    );
+    expect(results.filter((x, i) => i % 3 === 0 && !x.duplicate)).toHaveLength(1);
+    expect((await a!.employeeStatus('E-new')).record?.version).toBe(4);
+    const claimed = await drain([a!], 1, 2000, 100);
+    expect(claimed).toHaveLength(2 * 21);
+    expect(await a!.verifyAudit()).toMatchObject({ ok: true });
+  });
+
+  it('accepts deliveries naming the same employees in opposite orders at several replicas at once', async () => {
+    const replicas = await Promise.all([replica(), replica(), replica()]);
+    const ids = Array.from({ length: 30 }, (_, i) => `E-${i}`);
+    const results = await Promise.allSettled(
+      replicas.flatMap((s, r) =>
+        Array.from({ length: 4 }, (_, k) => {
+          const order = (r + k) % 2 ? [...ids].reverse() : ids;
+          return intakeOf(s)(`d-${r}-${k}`, order.map((id) => record({ id, version: 10 * r + k })), 1000);
+        }),
+      ),
+    );
+    expect(results.filter((x) => x.status === 'rejected')).toEqual([]);
+    const versions = await Promise.all(ids.map(async (id) => (await replicas[0]!.employeeStatus(id)).record?.version));
+    expect(new Set(versions)).toEqual(new Set([23]));
+    expect(await replicas[1]!.verifyAudit()).toMatchObject({ ok: true, rows: 12 * 31 });
+  });
+
+  it('keeps one audit chain when replicas append at the same time', async () => {
+    const replicas = await Promise.all([replica(), replica(), replica()]);
+    await Promise.all(
+      replicas.flatMap((s, r) =>
+        Array.from({ length: 30 }, (_, i) =>
+          i % 2 === 0
+            ? intakeOf(s)(`r${r}-d${i}`, [record({ id: `E-${r}-${i}` })], 1000 + i)
+            : s.appendAudit([{ at: 1000 + i, correlationId: `r${r}-${i}`, action: 'scim.request', outcome: 'success', target: 'app1', details: { n: i } }]),
         ),
-      );
-      expect(results.filter((r) => r.duplicate)).toHaveLength(10);
-      expect(results.slice(0, 40).every((r) => !r.duplicate && r.applied === 1)).toBe(true);
-      const db = (store as KyselyStore).db;
-      const accepted = await db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      expect(Number(accepted.n)).toBe(40);
-      expect(await store.verifyAudit()).toMatchObject({ ok: true });
-    } finally {
-      await store.close();
-    }
+      ),
+    );
+    // 45 deliveries of two rows each, 45 single appends.
+    expect(await replicas[0]!.verifyAudit()).toEqual({ ok: true, rows: 135 });
   });
 });
