@@ -3,6 +3,7 @@ import { BridgeError, isBridgeError } from '../domain/errors.js';
 import { decideLifecycle, isoDay, type DesiredState } from '../domain/lifecycle.js';
 import type { ScimJson } from '../mapping/types.js';
 import { withManager } from '../scim/manager.js';
+import type { ScimUser } from '../scim/types.js';
 import type { AuditEntry, ClaimedPair, PairApplied, Store } from '../store/index.js';
 import { reconcileGroups, type GroupResolver } from './groups.js';
 import type { TargetRuntime } from './target-runtime.js';
@@ -45,12 +46,21 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
 
   const decision = decideLifecycle(record, target.policy, now, pair.inactiveSince, pair.scimId !== null);
   applied.nextCheckAt = decision.nextCheckAt;
-  const desired: DesiredState = decision.desired;
+  let desired: DesiredState = decision.desired;
   let action = 'noop';
+  let unlinked: ScimUser | null = null;
   try {
     if (desired === 'none' && pair.scimId === null) {
-      applied.state = 'none';
-      return finish('none');
+      // A create whose answer never came back (a timeout, a reset, a crash of this process) leaves an
+      // account the link does not know of; a leaver must not keep it active, so look before doing nothing.
+      const probe = (await target.mapping.apply(record, { active: false, today: isoDay(now) })).user;
+      const found = await target.scim.findUser(String(probe.externalId ?? record.id), typeof probe.userName === 'string' ? probe.userName : undefined, correlationId);
+      if (!found) {
+        applied.state = 'none';
+        return finish('none');
+      }
+      unlinked = found;
+      desired = 'inactive';
     }
     const active = desired === 'active';
     const mapped = await target.mapping.apply(record, { active, today: isoDay(now) });
@@ -79,7 +89,7 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
       // userName is taken, and only then is the userName searched and the account adopted. One
       // round trip less per new account; a leaver is always searched both ways so no account is missed.
       const byExternalIdOnly = active && target.mapping.profile.userLookup.includes('externalId');
-      const found = await target.scim.findUser(externalId, byExternalIdOnly ? undefined : userName, correlationId);
+      const found = unlinked ?? (await target.scim.findUser(externalId, byExternalIdOnly ? undefined : userName, correlationId));
       if (found) {
         applied.scimId = found.id;
         current = found;
