@@ -20,14 +20,18 @@ import type {
   StoreStats,
 } from './store.js';
 
-interface PendingIntake {
-  input: IntakeInput;
-  resolve: (result: IntakeResult) => void;
+type Work<T> = (trx: Kysely<Database>, audit: AuditEntry[]) => Promise<T>;
+
+interface PendingWrite {
+  work: Work<unknown>;
+  /** Deliveries name the employees to lock first on PostgreSQL. */
+  intake: IntakeInput | undefined;
+  resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
 /** Enough to amortise a commit; small enough that one transaction never holds the writer for long. */
-const MAX_INTAKE_BATCH = 500;
+const MAX_WRITE_BATCH = 500;
 
 const MAX_TX_ATTEMPTS = 5;
 
@@ -75,44 +79,58 @@ export class KyselyStore implements Store {
    * fsync for many webhooks under load, and still no 202 before its own delivery is durable.
    */
   intake(input: IntakeInput): Promise<IntakeResult> {
-    return new Promise<IntakeResult>((resolve, reject) => {
-      this.intakeQueue.push({ input, resolve, reject });
-      if (!this.intakeFlushing) void this.flushIntake();
+    return this.grouped((trx, audit) => applyIntake(trx, input, audit), input);
+  }
+
+  private readonly writeQueue: PendingWrite[] = [];
+  private writing = false;
+
+  /**
+   * A write transaction that shares its commit with the others queued in the same turn of the event
+   * loop. On SQLite every commit is an fsync that blocks the loop, so the webhook route and the worker
+   * together pay one per turn instead of one per delivery and per pair. On PostgreSQL only deliveries
+   * are grouped: other writes keep their own transactions and row locks short.
+   */
+  private grouped<T>(work: Work<T>, intake?: IntakeInput): Promise<T> {
+    if (this.dialect === 'postgres' && !intake) return this.tx(work);
+    return new Promise<T>((resolve, reject) => {
+      this.writeQueue.push({ work, intake, resolve: resolve as (value: unknown) => void, reject });
+      if (this.writing) return;
+      this.writing = true;
+      // Wait until the requests already read in this turn of the loop have queued their writes.
+      setImmediate(() => void this.flushWrites());
     });
   }
 
-  private readonly intakeQueue: PendingIntake[] = [];
-  private intakeFlushing = false;
-
-  private async flushIntake(): Promise<void> {
-    this.intakeFlushing = true;
+  private async flushWrites(): Promise<void> {
     try {
-      while (this.intakeQueue.length > 0) {
-        const batch = this.intakeQueue.splice(0, MAX_INTAKE_BATCH);
+      while (this.writeQueue.length > 0) {
+        const batch = this.writeQueue.splice(0, MAX_WRITE_BATCH);
+        const intakes = (items: readonly PendingWrite[]) => items.flatMap((item) => (item.intake ? [item.intake] : []));
         try {
           const results = await this.tx(async (trx, audit) => {
-            await this.lockEmployees(trx, batch.map((item) => item.input));
-            const out: IntakeResult[] = [];
-            for (const item of batch) out.push(await applyIntake(trx, item.input, audit));
+            await this.lockEmployees(trx, intakes(batch));
+            const out: unknown[] = [];
+            for (const item of batch) out.push(await item.work(trx, audit));
             return out;
           });
-          batch.forEach((item, i) => item.resolve(results[i]!));
+          batch.forEach((item, i) => item.resolve(results[i]));
         } catch (error) {
           if (batch.length === 1) {
             batch[0]!.reject(error);
             continue;
           }
-          // One bad delivery must not fail its neighbours: commit each on its own.
+          // One failing write must not fail its neighbours: commit each on its own.
           for (const item of batch) {
             await this.tx(async (trx, audit) => {
-              await this.lockEmployees(trx, [item.input]);
-              return applyIntake(trx, item.input, audit);
+              await this.lockEmployees(trx, intakes([item]));
+              return item.work(trx, audit);
             }).then(item.resolve, item.reject);
           }
         }
       }
     } finally {
-      this.intakeFlushing = false;
+      this.writing = false;
     }
   }
 
@@ -132,7 +150,7 @@ export class KyselyStore implements Store {
   }
 
   async rejectDelivery(input: RejectedDelivery): Promise<void> {
-    await this.tx(async (trx, audit) => {
+    await this.grouped(async (trx, audit) => {
       await trx
         .insertInto('deliveries')
         .values({
@@ -159,7 +177,7 @@ export class KyselyStore implements Store {
   }
 
   async claimFetches(owner: string, now: number, leaseMs: number, limit: number): Promise<FetchJob[]> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.grouped(async (trx) => {
       const rows = await trx
         .selectFrom('fetches')
         .selectAll()
@@ -187,7 +205,7 @@ export class KyselyStore implements Store {
   }
 
   async completeFetch(job: FetchJob, record: EmployeeRecord | null, now: number, targets: readonly string[]): Promise<void> {
-    await this.tx(async (trx, audit) => {
+    await this.grouped(async (trx, audit) => {
       // A webhook that arrived during the fetch moved requested_at: fetch once more rather than lose it.
       const res = await trx
         .deleteFrom('fetches')
@@ -215,7 +233,7 @@ export class KyselyStore implements Store {
   }
 
   async failFetch(job: FetchJob, error: string, nextAttemptAt: number): Promise<void> {
-    await this.tx(async (trx, audit) => {
+    await this.grouped(async (trx, audit) => {
       await trx
         .updateTable('fetches')
         .set({ attempts: job.attempts + 1, next_attempt_at: nextAttemptAt, lease_until: 0, last_error: error })
@@ -227,7 +245,7 @@ export class KyselyStore implements Store {
   }
 
   async claimPairs(owner: string, now: number, leaseMs: number, limit: number, excluded: readonly string[]): Promise<ClaimedPair[]> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.grouped(async (trx) => {
       let q = trx
         .selectFrom('pairs')
         .leftJoin('employees', 'employees.employee_id', 'pairs.employee_id')
@@ -271,7 +289,7 @@ export class KyselyStore implements Store {
   }
 
   async completePair(owner: string, pair: ClaimedPair, result: PairResult, audit: readonly AuditEntry[], now: number): Promise<void> {
-    await this.tx(async (trx, rows) => {
+    await this.grouped(async (trx, rows) => {
       rows.push(...audit);
       const applied: PairApplied | undefined = result.kind === 'ok' ? result : result.kind === 'released' ? undefined : result.partial;
       const set: Partial<Record<keyof PairsTable, unknown>> = { lease_owner: null, lease_until: 0, updated_at: now };
@@ -383,7 +401,7 @@ export class KyselyStore implements Store {
   }
 
   async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
-    await this.tx(async (_trx, rows) => {
+    await this.grouped(async (_trx, rows) => {
       rows.push(...entries);
     });
   }
