@@ -93,7 +93,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
     const profile = { ...mapping.profile, ...(t.requestsPerSecond ? { requestsPerSecond: t.requestsPerSecond } : {}) };
     const scim = createScimTarget(
-      { target: t.name, baseUrl: t.baseUrl, token, profile, mode: t.mode, timeoutMs: t.timeoutMs, userAgent: `hr-scim-bridge/${VERSION}`, onExchange: (x, cid) => onExchange(x, cid) },
+      { target: t.name, baseUrl: t.baseUrl, token, profile, mode: t.mode, timeoutMs: t.timeoutMs, maxConnections: config.worker.concurrency, userAgent: `hr-scim-bridge/${VERSION}`, onExchange: (x, cid) => onExchange(x, cid) },
       options.dispatcher,
     );
     targets.set(t.name, {

@@ -94,7 +94,7 @@ export class ScimRequester {
       this.ownsDispatcher = false;
     } else {
       this.dispatcher = new Pool(this.origin, {
-        connections: 16,
+        connections: options.maxConnections ?? 16,
         keepAliveTimeout: 30_000,
         headersTimeout: options.timeoutMs,
         bodyTimeout: options.timeoutMs,

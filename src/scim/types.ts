@@ -35,6 +35,8 @@ export interface ScimClientOptions {
   /** live: reads and writes; shadow: real reads, no writes; dry-run: nothing is sent at all (the target is planned as empty). */
   mode: 'live' | 'shadow' | 'dry-run';
   timeoutMs: number;
+  /** Connections kept open to the target; one per sync that can run at once is enough. */
+  maxConnections?: number;
   userAgent: string;
   /** Called once per request with what happened, for audit rows, logs and metrics. */
   onExchange?: (exchange: ScimExchange, correlationId: string | undefined) => void;

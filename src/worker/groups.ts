@@ -1,5 +1,6 @@
 import { isBridgeError } from '../domain/errors.js';
 import type { PairApplied, Store } from '../store/index.js';
+import { MembershipBatcher } from './membership-batcher.js';
 import type { TargetRuntime } from './target-runtime.js';
 
 /**
@@ -8,6 +9,7 @@ import type { TargetRuntime } from './target-runtime.js';
  */
 export class GroupResolver {
   private readonly inflight = new Map<string, Promise<string>>();
+  readonly members = new MembershipBatcher();
 
   constructor(private readonly store: Store) {}
 
@@ -41,14 +43,14 @@ export async function reconcileGroups(target: TargetRuntime, groups: GroupResolv
   const have = new Set(applied.appliedGroups);
   for (const name of wanted) {
     if (have.has(name)) continue;
-    await withGroup(target, groups, name, correlationId, (id) => target.scim.addMembers(id, [scimId], correlationId), true);
+    await withGroup(target, groups, name, correlationId, (id) => groups.members.change(target, id, 'add', scimId, correlationId), true);
     have.add(name);
     applied.appliedGroups = [...have].sort();
   }
   const keep = new Set(wanted);
   for (const name of [...have]) {
     if (keep.has(name)) continue;
-    await withGroup(target, groups, name, correlationId, (id) => target.scim.removeMembers(id, [scimId], correlationId), false);
+    await withGroup(target, groups, name, correlationId, (id) => groups.members.change(target, id, 'remove', scimId, correlationId), false);
     have.delete(name);
     applied.appliedGroups = [...have].sort();
   }

@@ -108,7 +108,11 @@ export class Worker {
     await Promise.all(fetches.map((job) => this.fetch(job)));
     const pairs = await store.claimPairs(this.owner, now(), leaseMs, free, [...paused, ...this.unknownTargets()]);
     for (const pair of pairs) {
-      const p = this.sync(pair).finally(() => this.inflight.delete(p));
+      const p = this.sync(pair).finally(() => {
+        this.inflight.delete(p);
+        // A free slot is work to claim now, not at the next poll.
+        this.wake();
+      });
       this.inflight.add(p);
     }
     return fetches.length + pairs.length;
