@@ -1,0 +1,81 @@
+import autocannon from 'autocannon';
+import { startBaselineServer, startBridgeProcess, type BridgeProcess } from './support/processes.js';
+import { employee, signedDelivery } from './support/webhooks.js';
+
+export interface IntakeResult {
+  bridge: { rps: number; p50: number; p99: number; non2xx: number };
+  baseline: { rps: number; p50: number; p99: number };
+  fixedRate: { rate: number; rps: number; p50: number; p99: number; non2xx: number };
+  peakRssMb: number;
+}
+
+let sent = 0;
+
+async function load(url: string, secret: string, seconds: number, overallRate?: number, connections = 50): Promise<autocannon.Result> {
+  return autocannon({
+    url: `${url}/webhooks/hr`,
+    connections,
+    duration: seconds,
+    ...(overallRate ? { overallRate } : {}),
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          sent += 1;
+          const d = signedDelivery(secret, employee(sent % 50_000, sent));
+          return { ...req, headers: d.headers, body: d.body };
+        },
+      },
+    ],
+  });
+}
+
+interface Combined {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+}
+
+/** Spreads the connections (and a fixed rate) over the replicas, as a load balancer would. */
+async function loadAll(urls: string[], secret: string, seconds: number, overallRate?: number): Promise<Combined> {
+  const per = await Promise.all(urls.map((u) => load(u, secret, seconds, overallRate ? overallRate / urls.length : undefined, Math.ceil(50 / urls.length))));
+  return {
+    rps: per.reduce((n, r) => n + r.requests.average, 0),
+    p50: Math.max(...per.map((r) => r.latency.p50)),
+    p99: Math.max(...per.map((r) => r.latency.p99)),
+    non2xx: per.reduce((n, r) => n + r.non2xx, 0),
+  };
+}
+
+/** Signed deliveries against the service (durable commit before 202) and against a bare route. */
+export async function benchIntake(seconds: number, options: { postgresUrl?: string; replicas?: number; baseline?: boolean } = {}): Promise<IntakeResult> {
+  const replicas: BridgeProcess[] = [];
+  for (let i = 0; i < (options.replicas ?? 1); i += 1) {
+    replicas.push(
+      await startBridgeProcess({
+        worker: false,
+        ...(options.postgresUrl ? { storeUrl: options.postgresUrl } : {}),
+        ...(replicas[0] ? { secret: replicas[0].secret } : {}),
+        targets: [{ name: 'app', baseUrl: 'http://127.0.0.1:9/scim/v2', token: 't', mode: 'dry-run' }],
+      }),
+    );
+  }
+  const secret = replicas[0]!.secret;
+  const urls = replicas.map((r) => r.url);
+  const baselineServer = options.baseline === false ? null : await startBaselineServer();
+  try {
+    const base = baselineServer ? await load(baselineServer.url, secret, seconds) : null;
+    const full = await loadAll(urls, secret, seconds);
+    const fixed = await loadAll(urls, secret, seconds, 1000);
+    return {
+      baseline: base ? { rps: base.requests.average, p50: base.latency.p50, p99: base.latency.p99 } : { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN },
+      bridge: full,
+      fixedRate: { rate: 1000, ...fixed },
+      peakRssMb: Math.max(...replicas.map((r) => r.peakRssMb())),
+    };
+  } finally {
+    await baselineServer?.stop();
+    for (const r of replicas) await r.stop();
+  }
+}

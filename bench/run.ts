@@ -1,0 +1,98 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { createTestSchema, probePostgres } from '../test/helpers/postgres.js';
+import { benchLatency } from './e2e-latency.js';
+import { benchInitialLoad, measureBaselines } from './initial-load.js';
+import { benchIntake, type IntakeResult } from './intake.js';
+
+/**
+ * npm run bench: every figure beside its baseline measured in the same run, as a table and as JSON.
+ * BENCH_SECONDS, BENCH_HIRES, BENCH_USERS and BENCH_SAMPLE shrink a run; the defaults are the published
+ * ones. BENCH_ONLY picks rows (intake, latency, load); BENCH_POSTGRES=0 leaves out the PostgreSQL rows.
+ */
+const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+const hires = Number(process.env.BENCH_HIRES ?? 2000);
+const users = Number(process.env.BENCH_USERS ?? 10_000);
+const sample = Number(process.env.BENCH_SAMPLE ?? 500);
+const delayMs = Number(process.env.BENCH_DELAY_MS ?? 50);
+const server = (process.env.BENCH_SERVER ?? 'scimmy') as 'scimmy' | 'better-auth';
+const only = (process.env.BENCH_ONLY ?? 'intake,latency,load').split(',');
+const withPostgres = process.env.BENCH_POSTGRES !== '0' && (await probePostgres()).ok;
+
+interface Row {
+  what: string;
+  measured: string;
+  baseline: string;
+  ratio: string;
+  goal: string;
+  met: boolean | null;
+}
+
+const rows: Row[] = [];
+const results: Record<string, unknown> = {};
+const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const stores: Array<{ label: string; replicas: number; postgres: boolean }> = [
+  { label: 'SQLite', replicas: 1, postgres: false },
+  ...(withPostgres
+    ? [
+        { label: 'PostgreSQL, 1 replica', replicas: 1, postgres: true },
+        { label: 'PostgreSQL, 2 replicas', replicas: 2, postgres: true },
+      ]
+    : []),
+];
+
+async function onStore<T>(store: (typeof stores)[number], run: (url: string | undefined) => Promise<T>): Promise<T> {
+  if (!store.postgres) return run(undefined);
+  const schema = await createTestSchema('bench');
+  try {
+    return await run(schema.url);
+  } finally {
+    await schema.drop();
+  }
+}
+
+if (only.includes('intake')) {
+  let baseline: IntakeResult['baseline'] | undefined;
+  for (const store of stores) {
+    const r = await onStore(store, (url) => benchIntake(seconds, { replicas: store.replicas, ...(url ? { postgresUrl: url } : {}), baseline: baseline === undefined }));
+    baseline ??= r.baseline;
+    results[`intake ${store.label}`] = { ...r, baseline };
+    const ratio = r.bridge.rps / baseline.rps;
+    rows.push({ what: `intake, ${store.label} (50 conn)`, measured: `${f(r.bridge.rps, 0)} req/s, p50 ${r.bridge.p50} ms, p99 ${r.bridge.p99} ms`, baseline: `${f(baseline.rps, 0)} req/s (bare route)`, ratio: `${f(ratio * 100, 0)}%`, goal: '>= 40% of baseline', met: ratio >= 0.4 && r.bridge.non2xx === 0 });
+    rows.push({ what: `intake at 1,000/s, ${store.label}`, measured: `${f(r.fixedRate.rps, 0)} req/s, p99 ${r.fixedRate.p99} ms`, baseline: '-', ratio: '-', goal: 'p99 <= 25 ms', met: r.fixedRate.p99 <= 25 && r.fixedRate.non2xx === 0 });
+    rows.push({ what: `intake peak RSS, ${store.label}`, measured: `${f(r.peakRssMb)} MB`, baseline: '-', ratio: '-', goal: '<= 200 MB', met: r.peakRssMb <= 200 });
+  }
+}
+
+if (only.includes('latency')) {
+  const r = await benchLatency(hires, 100, server);
+  results.latency = r;
+  const p50Goal = 2 * r.baselineP50 + 10;
+  rows.push({ what: `end-to-end latency (${hires} hires at 100/s)`, measured: `p50 ${f(r.p50)} ms, p99 ${f(r.p99)} ms (pick-up p50 ${f(r.pickupP50)} ms, p99 ${f(r.pickupP99)} ms)`, baseline: `SCIM POST p50 ${f(r.baselineP50)} ms, p99 ${f(r.baselineP99)} ms`, ratio: `p50 ${f(r.p50 / r.baselineP50)}x`, goal: `p50 <= ${f(p50Goal)} ms, p99 <= 100 ms`, met: r.missing === 0 && r.p50 <= p50Goal && r.p99 <= 100 });
+  rows.push({ what: 'latency run peak RSS', measured: `${f(r.peakRssMb)} MB`, baseline: '-', ratio: '-', goal: '<= 200 MB', met: r.peakRssMb <= 200 });
+}
+
+if (only.includes('load')) {
+  const baselines = await measureBaselines(server, delayMs, sample);
+  for (const store of stores) {
+    const r = await onStore(store, (url) => benchInitialLoad({ users, delayMs, sample, kind: server, baselines, replicas: store.replicas, ...(url ? { postgresUrl: url } : {}) }));
+    results[`initial load ${store.label}`] = r;
+    const vsSequential = r.usersPerSecond / r.sequentialUsersPerSecond;
+    const vsCapacity = r.usersPerSecond / r.concurrentUsersPerSecond;
+    rows.push({ what: `initial load, ${store.label} (${users} users, +${delayMs} ms/round trip)`, measured: `${f(r.usersPerSecond)} users/s (${f(r.seconds)} s, ${r.scimRequests} SCIM requests)`, baseline: `(a) ${f(r.sequentialUsersPerSecond)} users/s sequential; (b) ${f(r.concurrentUsersPerSecond)} users/s server capacity (sample ${r.baselineSample})`, ratio: `${f(vsSequential)}x (a), ${f(vsCapacity * 100, 0)}% (b)`, goal: '>= 5x (a), >= 50% (b)', met: vsSequential >= 5 && vsCapacity >= 0.5 && r.verified.accounts === users });
+    rows.push({ what: `no-op resync, ${store.label} (${users} unchanged)`, measured: `${r.resync.scimWrites} SCIM writes, ${f(r.resync.seconds)} s`, baseline: '-', ratio: '-', goal: '0 writes, <= 5 s', met: r.resync.scimWrites === 0 && r.resync.seconds <= 5 });
+    rows.push({ what: `initial load peak RSS, ${store.label}`, measured: `${f(r.peakRssMb)} MB`, baseline: '-', ratio: '-', goal: '<= 200 MB', met: r.peakRssMb <= 200 });
+  }
+}
+
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${f(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`;
+const header: Array<keyof Row> = ['what', 'measured', 'baseline', 'ratio', 'goal', 'met'];
+const cell = (r: Row, k: keyof Row) => (k === 'met' ? (r.met === null ? '-' : r.met ? 'yes' : 'NO') : String(r[k]));
+console.log(`\nhr-scim-bridge benchmarks — ${machine}\n`);
+console.log(`| ${header.join(' | ')} |`);
+console.log(`|${header.map(() => '---').join('|')}|`);
+for (const r of rows) console.log(`| ${header.map((k) => cell(r, k)).join(' | ')} |`);
+mkdirSync('bench/results', { recursive: true });
+const out = { at: new Date().toISOString(), machine, settings: { seconds, hires, users, sample, delayMs, server }, rows, results };
+writeFileSync('bench/results/latest.json', `${JSON.stringify(out, null, 2)}\n`);
+console.log('\nwritten to bench/results/latest.json');
