@@ -333,6 +333,14 @@ export class KyselyStore implements Store {
     await this.db.updateTable('pairs').set({ lease_owner: null, lease_until: 0 }).where('lease_owner', '=', owner).execute();
   }
 
+  renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
+    return this.grouped(async (trx) => {
+      // An expired lease may already belong to another replica: only live ones are extended.
+      const res = await trx.updateTable('pairs').set({ lease_until: now + leaseMs }).where('lease_owner', '=', owner).where('lease_until', '>=', now).executeTakeFirst();
+      return Number(res.numUpdatedRows);
+    });
+  }
+
   async scimIdOf(target: string, employeeId: string): Promise<string | null> {
     const row = await this.db.selectFrom('pairs').select('scim_id').where('target', '=', target).where('employee_id', '=', employeeId).executeTakeFirst();
     return row?.scim_id ?? null;

@@ -124,6 +124,15 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
     expect(await store.claimPairs('w2', 3003, 60_000, 10, ['app2'])).toEqual([]);
   });
 
+  it('keeps a renewed lease from another worker, and renews no lease that has already expired', async () => {
+    await deliver('d1', [record()]);
+    await store.claimPairs('w1', 2000, 1000, 10, []);
+    expect(await store.renewLeases('w1', 2900, 1000)).toBe(2);
+    expect(await store.claimPairs('w2', 3500, 1000, 10, [])).toHaveLength(0);
+    expect(await store.renewLeases('w1', 5000, 1000)).toBe(0);
+    expect(await store.claimPairs('w2', 5001, 1000, 10, [])).toHaveLength(2);
+  });
+
   it('gives an expired lease to another worker and ignores the late completion of the first', async () => {
     await deliver('d1', [record()]);
     const stale = await store.claimPairs('w1', 2000, 1000, 10, []);

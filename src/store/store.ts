@@ -109,6 +109,8 @@ export interface Store {
   claimPairs(owner: string, now: number, leaseMs: number, limit: number, excludedTargets: readonly string[]): Promise<ClaimedPair[]>;
   completePair(owner: string, pair: ClaimedPair, result: PairResult, audit: readonly AuditEntry[], now: number): Promise<void>;
   releaseLeases(owner: string): Promise<void>;
+  /** Extends the unexpired leases of `owner` to now + leaseMs, so a slow sync keeps its pair. */
+  renewLeases(owner: string, now: number, leaseMs: number): Promise<number>;
   scimIdOf(target: string, employeeId: string): Promise<string | null>;
   /** The SCIM ids of a group's members that the bridge manages, by target and display name. */
   groupId(target: string, displayName: string): Promise<string | null>;

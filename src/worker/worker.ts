@@ -47,10 +47,22 @@ export class Worker {
     this.groups = new GroupResolver(deps.store);
   }
 
+  private renewTimer: NodeJS.Timeout | undefined;
+
   start(): void {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
+    // A sync that outlasts its lease would let another replica start the same pair: renew a third of the
+    // way through, while any sync is running.
+    const leaseMs = this.options.leaseSeconds * 1000;
+    this.renewTimer = setInterval(() => {
+      if (this.inflight.size === 0) return;
+      this.deps.store.renewLeases(this.owner, this.deps.now(), leaseMs).catch((error: unknown) => {
+        this.deps.log.warn({ err: error, event: { action: 'worker.lease_renewal', outcome: 'failure' } }, 'lease renewal failed');
+      });
+    }, Math.max(1000, leaseMs / 3));
+    this.renewTimer.unref();
   }
 
   /** Called after a webhook is committed, so a change is worked on at once rather than at the next poll. */
@@ -63,6 +75,7 @@ export class Worker {
     this.wake();
     await this.loop;
     await Promise.allSettled([...this.inflight]);
+    clearInterval(this.renewTimer);
     await this.deps.store.releaseLeases(this.owner);
   }
 
