@@ -40,9 +40,11 @@ describe(`crash: ${DELIVERIES} deliveries for ${EMPLOYEES} employees, ${KILLS} S
       store: { url: `sqlite:${join(dir, 'bridge.db')}` },
       admin: { token: adminToken },
       sources: [{ name: 'hr', type: 'standard-webhooks', secret }],
-      targets: [{ name: 'app', baseUrl: scim.baseUrl, auth: { type: 'bearer', token: scim.token }, mapping: resolve('mappings/generic.yaml'), requestsPerSecond: 500, timeoutMs: 5_000 }],
-      // A short lease so pairs held by a killed process are picked up again within seconds.
-      worker: { pollMs: 50, concurrency: 8, leaseSeconds: 5 },
+      targets: [{ name: 'app', baseUrl: scim.baseUrl, auth: { type: 'bearer', token: scim.token }, mapping: resolve('mappings/generic.yaml'), requestsPerSecond: 500, timeoutMs: 2_000 }],
+      // Short enough that pairs held by a killed process come back soon; long enough that no live sync
+      // outlasts it on a loaded machine (leases are not renewed, so an overrun would let the same pair
+      // be claimed again while its first sync still runs).
+      worker: { pollMs: 50, concurrency: 8, leaseSeconds: 15 },
       log: { level: 'info' },
     };
     bridge = new BridgeProcess(join(dir, 'config.yaml'), config, port, (line, stream) => scanner.scan(`bridge ${stream}`, line));
