@@ -41,9 +41,8 @@ describe(`crash: ${DELIVERIES} deliveries for ${EMPLOYEES} employees, ${KILLS} S
       admin: { token: adminToken },
       sources: [{ name: 'hr', type: 'standard-webhooks', secret }],
       targets: [{ name: 'app', baseUrl: scim.baseUrl, auth: { type: 'bearer', token: scim.token }, mapping: resolve('mappings/generic.yaml'), requestsPerSecond: 500, timeoutMs: 2_000 }],
-      // Short enough that pairs held by a killed process come back soon; long enough that no live sync
-      // outlasts it on a loaded machine (leases are not renewed, so an overrun would let the same pair
-      // be claimed again while its first sync still runs).
+      // Short, so pairs held by a killed process come back within seconds; not the minimum, so a
+      // loaded machine's slow sync does not depend on lease renewal to stay the only one on its pair.
       worker: { pollMs: 50, concurrency: 8, leaseSeconds: 15 },
       log: { level: 'info' },
     };
