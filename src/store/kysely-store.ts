@@ -279,6 +279,7 @@ export class KyselyStore implements Store {
           appliedHash: r.applied_hash,
           appliedUser: r.applied_user ? (JSON.parse(r.applied_user) as Record<string, unknown>) : null,
           appliedGroups: r.applied_groups ? (JSON.parse(r.applied_groups) as string[]) : [],
+          intendedGroups: r.intended_groups ? (JSON.parse(r.intended_groups) as string[]) : [],
           state: r.state as AccountState,
           inactiveSince: r.inactive_since === null ? null : Number(r.inactive_since),
           record: r.record ? parseStoredRecord(r.record) : null,
@@ -307,7 +308,7 @@ export class KyselyStore implements Store {
       const consumed = sql<number>`case when generation = ${pair.generation} then 0 else 1 end`;
       const clearedSince = sql<number | null>`case when generation = ${pair.generation} then null else dirty_since end`;
       if (result.kind === 'ok') {
-        Object.assign(set, { dirty: consumed, dirty_since: clearedSince, attempts: 0, next_attempt_at: 0, status: 'ok', last_error: null, next_check_at: result.nextCheckAt });
+        Object.assign(set, { dirty: consumed, dirty_since: clearedSince, attempts: 0, next_attempt_at: 0, status: 'ok', last_error: null, next_check_at: result.nextCheckAt, intended_groups: null });
       } else if (result.kind === 'failed') {
         Object.assign(set, { dirty: consumed, dirty_since: clearedSince, attempts: pair.attempts + 1, next_attempt_at: 0, status: 'failed', last_error: result.error });
       } else if (result.kind === 'retry') {
@@ -338,6 +339,18 @@ export class KyselyStore implements Store {
       // An expired lease may already belong to another replica: only live ones are extended.
       const res = await trx.updateTable('pairs').set({ lease_until: now + leaseMs }).where('lease_owner', '=', owner).where('lease_until', '>=', now).executeTakeFirst();
       return Number(res.numUpdatedRows);
+    });
+  }
+
+  async recordIntendedGroups(owner: string, target: string, employeeId: string, groups: readonly string[]): Promise<void> {
+    await this.grouped(async (trx) => {
+      await trx
+        .updateTable('pairs')
+        .set({ intended_groups: JSON.stringify(groups) })
+        .where('target', '=', target)
+        .where('employee_id', '=', employeeId)
+        .where('lease_owner', '=', owner)
+        .execute();
     });
   }
 

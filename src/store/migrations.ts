@@ -118,6 +118,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       await db.schema.createIndex('audit_employee').on('audit').column('employee_id').execute();
     },
   },
+  '0002_intended_groups': {
+    // Groups a sync set out to join, written before the request: if its answer is lost (timeout,
+    // crash), the next sync still knows to take the member out again when it moves or leaves.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('pairs').addColumn('intended_groups', 'text').execute();
+    },
+  },
   };
 }
 

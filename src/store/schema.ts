@@ -50,6 +50,7 @@ export interface PairsTable {
   applied_hash: string | null;
   applied_user: string | null;
   applied_groups: string | null;
+  intended_groups: string | null;
   state: string;
   status: string;
   last_error: string | null;

@@ -90,6 +90,20 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
     expect(logged.map((e) => e.action)).toEqual(['delivery.received', 'record.updated', 'delivery.duplicate', 'delivery.received', 'record.ignored_older']);
   });
 
+  it('remembers the groups a sync set out to join until a sync completes', async () => {
+    await deliver('d1', [record()]);
+    const [first] = await store.claimPairs('w1', 2000, 60_000, 1, ['app2']);
+    await store.recordIntendedGroups('w1', 'app1', 'E-1', ['dept-a', 'dept-b']);
+    await store.completePair('w1', first!, { kind: 'retry', error: 'SCIM_TIMEOUT', nextAttemptAt: 2100 }, [], 2050);
+    const [again] = await store.claimPairs('w1', 2200, 60_000, 1, ['app2']);
+    expect(again?.intendedGroups).toEqual(['dept-a', 'dept-b']);
+    await store.completePair('w1', again!, { kind: 'ok', scimId: 'u1', appliedHash: 'h', appliedUser: {}, appliedGroups: ['dept-a'], state: 'active', inactiveSince: null, nextCheckAt: null }, [], 2300);
+    await deliver('d2', [record({ version: 2, title: 'CTO' })], 2400);
+    const [third] = await store.claimPairs('w1', 2500, 60_000, 1, ['app2']);
+    expect(third?.intendedGroups).toEqual([]);
+    expect(third?.appliedGroups).toEqual(['dept-a']);
+  });
+
   it('keeps rejected deliveries without letting them block a later delivery with the same id', async () => {
     await store.rejectDelivery({ source: 'hr', deliveryId: 'd1', receivedAt: 900, correlationId: 'c-r', code: 'HRIS_SIGNATURE', reason: 'bad', body: '{}' });
     await store.rejectDelivery({ source: 'hr', deliveryId: 'd1', receivedAt: 950, correlationId: 'c-r2', code: 'HRIS_SIGNATURE', reason: 'bad', body: '{}' });
@@ -286,8 +300,11 @@ describe.skipIf(!postgres.ok)('several replicas on PostgreSQL', () => {
     const opened = await Promise.all([replica(), replica(), replica(), replica()]);
     expect(opened.every((s) => s.dialect === 'postgres')).toBe(true);
     const db = (opened[0] as KyselyStore).db;
-    const { rows } = await sql<{ name: string; n: number }>`select name, count(*)::int as n from kysely_migration group by name`.execute(db);
-    expect(rows).toEqual([{ name: '0001_initial', n: 1 }]);
+    const { rows } = await sql<{ name: string; n: number }>`select name, count(*)::int as n from kysely_migration group by name order by name`.execute(db);
+    expect(rows).toEqual([
+      { name: '0001_initial', n: 1 },
+      { name: '0002_intended_groups', n: 1 },
+    ]);
     const { rows: tables } = await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = ${schema.name}`.execute(db);
     expect(tables[0]?.n).toBe(9);
   });

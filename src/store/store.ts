@@ -45,6 +45,8 @@ export interface ClaimedPair {
   appliedHash: string | null;
   appliedUser: ScimJson | null;
   appliedGroups: string[];
+  /** Groups a sync set out to join without confirming it; the member may or may not be in them. */
+  intendedGroups: string[];
   state: AccountState;
   inactiveSince: number | null;
   record: EmployeeRecord | null;
@@ -111,6 +113,8 @@ export interface Store {
   releaseLeases(owner: string): Promise<void>;
   /** Extends the unexpired leases of `owner` to now + leaseMs, so a slow sync keeps its pair. */
   renewLeases(owner: string, now: number, leaseMs: number): Promise<number>;
+  /** Durably notes the groups a sync is about to join, before it asks the target. */
+  recordIntendedGroups(owner: string, target: string, employeeId: string, groups: readonly string[]): Promise<void>;
   scimIdOf(target: string, employeeId: string): Promise<string | null>;
   /** The SCIM ids of a group's members that the bridge manages, by target and display name. */
   groupId(target: string, displayName: string): Promise<string | null>;

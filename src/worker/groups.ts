@@ -23,6 +23,13 @@ export class GroupResolver {
     return pending;
   }
 
+  /** The group's id when it exists, without creating it. */
+  async existing(target: TargetRuntime, displayName: string, correlationId: string): Promise<string | null> {
+    const cached = await this.store.groupId(target.name, displayName);
+    if (cached) return cached;
+    return (await target.scim.findGroup(displayName, correlationId))?.id ?? null;
+  }
+
   async forget(target: TargetRuntime, displayName: string): Promise<void> {
     await this.store.forgetGroupId(target.name, displayName);
   }
@@ -36,19 +43,34 @@ export class GroupResolver {
   }
 }
 
-/** Adds and removes this account's memberships one group at a time, recording progress as it goes. */
-export async function reconcileGroups(target: TargetRuntime, groups: GroupResolver, applied: PairApplied, wanted: readonly string[], correlationId: string): Promise<void> {
+/** Where a sync's membership changes are noted before they are sent (a lost answer must not be forgotten). */
+export interface GroupIntent {
+  /** Groups an earlier sync set out to join without confirming it. */
+  intended: readonly string[];
+  record(groups: readonly string[]): Promise<void>;
+}
+
+/**
+ * Adds and removes this account's memberships one group at a time, recording progress as it goes.
+ * Removals cover the groups joined for certain and those an earlier sync may have joined: taking a
+ * member out of a group it never reached is harmless, leaving a leaver in one is not.
+ */
+export async function reconcileGroups(target: TargetRuntime, groups: GroupResolver, applied: PairApplied, wanted: readonly string[], correlationId: string, intent?: GroupIntent): Promise<void> {
   const scimId = applied.scimId;
   if (!scimId || !target.mapping.profile.groups) return;
   const have = new Set(applied.appliedGroups);
-  for (const name of wanted) {
-    if (have.has(name)) continue;
+  const maybe = new Set([...have, ...(intent?.intended ?? [])]);
+  const joining = wanted.filter((name) => !have.has(name));
+  if (intent && target.mode === 'live' && joining.some((name) => !maybe.has(name))) {
+    await intent.record([...new Set([...maybe, ...joining])].sort());
+  }
+  for (const name of joining) {
     await withGroup(target, groups, name, correlationId, (id) => groups.members.change(target, id, 'add', scimId, correlationId), true);
     have.add(name);
     applied.appliedGroups = [...have].sort();
   }
   const keep = new Set(wanted);
-  for (const name of [...have]) {
+  for (const name of [...maybe]) {
     if (keep.has(name)) continue;
     await withGroup(target, groups, name, correlationId, (id) => groups.members.change(target, id, 'remove', scimId, correlationId), false);
     have.delete(name);
@@ -56,14 +78,16 @@ export async function reconcileGroups(target: TargetRuntime, groups: GroupResolv
   }
 }
 
-async function withGroup(target: TargetRuntime, groups: GroupResolver, name: string, correlationId: string, act: (groupId: string) => Promise<void>, recreate: boolean): Promise<void> {
-  const id = await groups.resolve(target, name, correlationId);
+async function withGroup(target: TargetRuntime, groups: GroupResolver, name: string, correlationId: string, act: (groupId: string) => Promise<void>, joining: boolean): Promise<void> {
+  const id = joining ? await groups.resolve(target, name, correlationId) : await groups.existing(target, name, correlationId);
+  // Nobody can be a member of a group that does not exist: nothing to leave.
+  if (id === null) return;
   try {
     await act(id);
   } catch (error) {
     if (!isBridgeError(error, 'SCIM_NOT_FOUND')) throw error;
-    // The group was deleted at the target behind our back: forget it; re-create it only to add.
+    // The group was deleted at the target behind our back: forget it; re-create it only to join.
     await groups.forget(target, name);
-    if (recreate) await act(await groups.resolve(target, name, correlationId));
+    if (joining) await act(await groups.resolve(target, name, correlationId));
   }
 }

@@ -5,7 +5,7 @@ import type { ScimJson } from '../mapping/types.js';
 import { withManager } from '../scim/manager.js';
 import type { ScimUser } from '../scim/types.js';
 import type { AuditEntry, ClaimedPair, PairApplied, Store } from '../store/index.js';
-import { reconcileGroups, type GroupResolver } from './groups.js';
+import { reconcileGroups, type GroupIntent, type GroupResolver } from './groups.js';
 import type { TargetRuntime } from './target-runtime.js';
 
 export interface SyncOutcome {
@@ -28,7 +28,7 @@ export class SyncFailure extends Error {
  * Converges one (target, employee) pair: lifecycle decides, the mapping describes, SCIM does only
  * what differs. Throws SyncFailure carrying whatever was applied before the failure.
  */
-export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: Store, groups: GroupResolver, now: number): Promise<SyncOutcome> {
+export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: Store, groups: GroupResolver, now: number, owner: string): Promise<SyncOutcome> {
   const correlationId = pair.correlationId ?? 'scheduled';
   const applied: PairApplied = {
     scimId: pair.scimId,
@@ -40,6 +40,10 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
     nextCheckAt: null,
   };
   const audit: AuditEntry[] = [];
+  const intent: GroupIntent = {
+    intended: pair.intendedGroups,
+    record: (names) => store.recordIntendedGroups(owner, pair.target, pair.employeeId, names),
+  };
   const base = { correlationId, target: target.name, employeeId: pair.employeeId };
   const record = pair.record;
   if (!record) return { action: 'awaiting-record', applied, audit };
@@ -72,7 +76,7 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
 
     if (desired === 'deleted') {
       if (applied.scimId) {
-        await reconcileGroups(target, groups, applied, [], correlationId);
+        await reconcileGroups(target, groups, applied, [], correlationId, intent);
         await target.scim.deleteUser(applied.scimId, correlationId).catch((e: unknown) => {
           if (!isBridgeError(e, 'SCIM_NOT_FOUND')) throw e;
         });
@@ -115,7 +119,7 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
     applied.state = desired;
     if (desired === 'inactive' && pair.state !== 'inactive') applied.inactiveSince = now;
     if (active) applied.inactiveSince = null;
-    await reconcileGroups(target, groups, applied, wantedGroups, correlationId);
+    await reconcileGroups(target, groups, applied, wantedGroups, correlationId, intent);
     applied.appliedHash = hash;
     return finish(action);
   } catch (error) {

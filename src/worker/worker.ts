@@ -183,7 +183,7 @@ export class Worker {
     let audit: AuditEntry[];
     const started = now();
     try {
-      const outcome = await syncContext.run(context, () => syncPair(pair, target, store, this.groups, started));
+      const outcome = await syncContext.run(context, () => syncPair(pair, target, store, this.groups, started, this.owner));
       const action = outcome.action;
       audit = outcome.audit;
       result = { kind: 'ok', ...outcome.applied };

@@ -109,14 +109,6 @@ export function lastAcknowledged(acknowledged: readonly PlannedDelivery[]): Map<
  */
 export interface Differences {
   problems: string[];
-  /**
-   * Memberships of a converged account in a department group that one of the employee's earlier
-   * records named, and nothing else wrong. A group add whose outcome the bridge never recorded (the
-   * process was killed, or the answer was lost) leaves this behind once the employee moves on,
-   * because removals are computed from the recorded memberships only. Reported apart so the suites
-   * can state this known product bug without hiding any other difference.
-   */
-  staleGroups: string[];
 }
 
 export function differences(
@@ -126,7 +118,6 @@ export function differences(
   earlierDepartments: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
 ): Differences {
   const problems: string[] = [];
-  const staleGroups: string[] = [];
   const byExternalId = new Map<string, Json[]>();
   for (const u of users) {
     const key = String(u.externalId);
@@ -160,12 +151,12 @@ export function differences(
     const have = (groupsOf.get(String(account.id)) ?? []).sort();
     const want = wantActive ? [deptGroup(r.department)] : [];
     if (have.join(',') === want.join(',')) continue;
+    // A leftover group of an earlier department means a membership change was lost on the way.
     const named = earlierDepartments.get(employeeId) ?? new Set<string>();
-    const extra = have.filter((g) => !want.includes(g));
-    const stale = want.every((g) => have.includes(g)) && extra.every((g) => named.has(g));
-    (stale ? staleGroups : problems).push(`${why}: groups are [${have.join(', ')}], want [${want.join(', ')}]`);
+    const leftover = have.filter((g) => !want.includes(g) && named.has(g));
+    problems.push(`${why}: groups are [${have.join(', ')}], want [${want.join(', ')}]${leftover.length ? ` (left in earlier department groups ${leftover.join(', ')})` : ''}`);
   }
-  return { problems, staleGroups };
+  return { problems };
 }
 
 /** Every department group each employee's deliveries named, acknowledged or not. */
@@ -178,6 +169,3 @@ export function departmentsNamed(plan: readonly PlannedDelivery[]): Map<string, 
   }
   return out;
 }
-
-/** Strict about stale memberships only when asked: see Differences.staleGroups. */
-export const STRICT_GROUPS = process.env.RELIABILITY_STRICT_GROUPS === '1';
