@@ -232,7 +232,7 @@ export class KyselyStore implements Store {
     });
   }
 
-  async failFetch(job: FetchJob, error: string, nextAttemptAt: number): Promise<void> {
+  async failFetch(job: FetchJob, error: string, nextAttemptAt: number, now: number): Promise<void> {
     await this.grouped(async (trx, audit) => {
       await trx
         .updateTable('fetches')
@@ -240,7 +240,7 @@ export class KyselyStore implements Store {
         .where('source', '=', job.source)
         .where('employee_id', '=', job.employeeId)
         .execute();
-      audit.push({ at: Date.now(), correlationId: job.correlationId, action: 'record.fetch_failed', outcome: 'failure', source: job.source, employeeId: job.employeeId, details: { error, attempt: job.attempts + 1 } });
+      audit.push({ at: now, correlationId: job.correlationId, action: 'record.fetch_failed', outcome: 'failure', source: job.source, employeeId: job.employeeId, details: { error, attempt: job.attempts + 1 } });
     });
   }
 

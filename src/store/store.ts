@@ -106,7 +106,7 @@ export interface Store {
 
   claimFetches(owner: string, now: number, leaseMs: number, limit: number): Promise<FetchJob[]>;
   completeFetch(job: FetchJob, record: EmployeeRecord | null, now: number, targets: readonly string[]): Promise<void>;
-  failFetch(job: FetchJob, error: string, nextAttemptAt: number): Promise<void>;
+  failFetch(job: FetchJob, error: string, nextAttemptAt: number, now: number): Promise<void>;
 
   claimPairs(owner: string, now: number, leaseMs: number, limit: number, excludedTargets: readonly string[]): Promise<ClaimedPair[]>;
   completePair(owner: string, pair: ClaimedPair, result: PairResult, audit: readonly AuditEntry[], now: number): Promise<void>;

@@ -155,7 +155,7 @@ export class Worker {
     const { store, now, log } = this.deps;
     const source = this.deps.sources.get(job.source);
     if (!source?.fetchEmployee) {
-      await store.failFetch(job, `source ${job.source} is not configured to fetch employees`, now() + 3600_000);
+      await store.failFetch(job, `source ${job.source} is not configured to fetch employees`, now() + 3600_000, now());
       return;
     }
     try {
@@ -166,7 +166,7 @@ export class Worker {
       const retryAfter = isBridgeError(error) ? error.retryAfterSeconds : undefined;
       const message = isBridgeError(error) ? `${error.code}: ${error.message}` : String(error);
       log.warn({ event: { action: 'record.fetch', outcome: 'failure' }, trace: { id: job.correlationId }, labels: { source: job.source }, user: { target: { id: job.employeeId } }, error: { message } }, 'employee fetch failed');
-      await store.failFetch(job, message, now() + retryDelayMs(job.attempts, retryAfter));
+      await store.failFetch(job, message, now() + retryDelayMs(job.attempts, retryAfter), now());
     }
   }
 
