@@ -20,7 +20,7 @@ FROM node:24-bookworm-slim
 # The live heap stays small (state lives in the store); without a cap V8 grows it lazily past what the
 # service needs. bench/ runs the service with the same options.
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-old-space-size=128 \
+    NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=8" \
     HR_SCIM_BRIDGE_CONFIG=/etc/hr-scim-bridge/hr-scim-bridge.yaml
 WORKDIR /app
 # Owned by root and read-only for the service user: a compromised process cannot rewrite its code.

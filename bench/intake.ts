@@ -10,6 +10,7 @@ export interface IntakeResult {
 }
 
 let sent = 0;
+const WARM_UP_SECONDS = 3;
 
 async function load(url: string, secret: string, seconds: number, overallRate?: number, connections = 50): Promise<autocannon.Result> {
   return autocannon({
@@ -65,6 +66,9 @@ export async function benchIntake(seconds: number, options: { postgresUrl?: stri
   const urls = replicas.map((r) => r.url);
   const baselineServer = options.baseline === false ? null : await startBaselineServer();
   try {
+    // Unmeasured warm-up: JIT, connection pools and SQLite's cache, for the server and the baseline alike.
+    if (baselineServer) await load(baselineServer.url, secret, WARM_UP_SECONDS);
+    await loadAll(urls, secret, WARM_UP_SECONDS);
     const base = baselineServer ? await load(baselineServer.url, secret, seconds) : null;
     const full = await loadAll(urls, secret, seconds);
     const fixed = await loadAll(urls, secret, seconds, 1000);

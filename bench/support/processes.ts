@@ -72,10 +72,10 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
   const args = ['dist/cli.js', 'serve', '--config', file, ...(options.worker ? [] : ['--no-worker'])];
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // The container's Node options (Dockerfile), so the memory figures are the ones production sees.
-  const env = { ...process.env, NODE_OPTIONS: '--max-old-space-size=128' };
+  const env = { ...process.env, NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=8' };
   const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); if (process.env.BENCH_STDERR) process.stderr.write(d); });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
