@@ -1,4 +1,5 @@
 import { BridgeError, type ErrorCode } from '../domain/errors.js';
+import { parseRetryAfter as parseRetryAfterHeader } from '../domain/retry-after.js';
 
 /** Retry-After is honoured only inside this window: shorter hints are noise, longer ones a stall. */
 export const RETRY_AFTER_MIN_SECONDS = 1;
@@ -38,19 +39,10 @@ export function clampRetryAfter(seconds: number): number {
   return Math.min(RETRY_AFTER_MAX_SECONDS, Math.max(RETRY_AFTER_MIN_SECONDS, Math.ceil(seconds)));
 }
 
-/**
- * Seconds to wait from a Retry-After header (delta-seconds or HTTP-date, RFC 9110 §10.2.3),
- * clamped; undefined when the header is absent or unreadable.
- */
+/** Seconds to wait from a Retry-After header, clamped to what the client honours. */
 export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
-  const raw = (Array.isArray(value) ? value[0] : value)?.trim();
-  if (!raw) return undefined;
-  if (/^\d+$/.test(raw)) return clampRetryAfter(Number(raw));
-  // An HTTP-date names its weekday and month; Date.parse would also accept bare numbers like "-5".
-  if (!/[a-z]{3}/i.test(raw)) return undefined;
-  const at = Date.parse(raw);
-  if (Number.isNaN(at)) return undefined;
-  return clampRetryAfter((at - now) / 1000);
+  const seconds = parseRetryAfterHeader(value, now);
+  return seconds === undefined ? undefined : clampRetryAfter(seconds);
 }
 
 export interface ScimErrorInfo {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBridgeError, type BridgeError } from '../../domain/errors.js';
 import { startFakeBambooHr, type FakeBambooHr } from '../../../test/helpers/fake-bamboohr.js';
-import { createBambooHrClient, employeeFields, parseRetryAfter } from './client.js';
+import { parseRetryAfter } from '../../domain/retry-after.js';
+import { createBambooHrClient, employeeFields } from './client.js';
 
 const apiKey = 'secret-api-key-0123456789abcdef';
 

@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { BridgeError } from '../../domain/errors.js';
+import { parseRetryAfter } from '../../domain/retry-after.js';
 
 export const defaultApiBaseUrl = 'https://api.bamboohr.com';
 export const defaultTimeoutMs = 10_000;
@@ -46,16 +47,6 @@ export interface BambooHrClient {
   getEmployee(employeeId: string): Promise<BambooHrEmployeeJson | null>;
 }
 
-/** Seconds from a Retry-After header: either delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (raw === undefined) return undefined;
-  const trimmed = raw.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, Math.ceil((at - now) / 1000));
-}
 
 async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string | null> {
   const chunks: Buffer[] = [];
@@ -126,7 +117,7 @@ export function createBambooHrClient(o: BambooHrClientOptions): BambooHrClient {
         throw new BridgeError('HRIS_FETCH_REJECTED', `BambooHR answered ${statusCode}`, { details: { ...details, status: statusCode } });
       }
       if (statusCode === 429) {
-        const retryAfterSeconds = parseRetryAfter(response.headers['retry-after']);
+        const retryAfterSeconds = parseRetryAfter(response.headers['retry-after'], Date.now());
         throw new BridgeError('HRIS_FETCH_FAILED', 'BambooHR is rate limiting', {
           details: { ...details, status: statusCode },
           ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),

@@ -4,7 +4,7 @@ import type { EmployeeRecord } from '../../domain/employee.js';
 import type { ParsedDelivery, SourceAdapter, WebhookRequest } from '../source.js';
 import { createBambooHrClient } from './client.js';
 import { normaliseBambooHrEmployee, toIntake } from './normalise.js';
-import { parseBambooHrPayload, parseJsonBody } from './payload.js';
+import { parseBambooHrJson, parseBambooHrPayload } from './payload.js';
 import { defaultToleranceSeconds, verifyBambooHrWebhook } from './verify.js';
 
 export interface BambooHrSourceOptions {
@@ -52,7 +52,7 @@ export function createBambooHrSource(o: BambooHrSourceOptions): SourceAdapter {
       verifyBambooHrWebhook(request, { secrets: o.secrets(), toleranceSeconds });
     },
     parse(request: WebhookRequest): ParsedDelivery {
-      const event = parseBambooHrPayload(parseJsonBody(request.rawBody));
+      const event = parseBambooHrPayload(parseBambooHrJson(request.rawBody));
       const timestamp = request.headers['x-bamboohr-timestamp'] ?? '';
       return {
         deliveryId: bambooHrDeliveryId(timestamp, request.rawBody),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BridgeError } from '../../domain/errors.js';
+import { parseJsonBody, payloadInvalid, toIssues } from '../payload-errors.js';
 
 /**
  * BambooHR employee ids are integers. Holding them to digits also keeps them safe to place in the
@@ -45,39 +45,9 @@ export type BambooHrEvent =
   | { kind: 'employees'; eventType: string; employeeIds: string[] }
   | { kind: 'ignored'; eventType: string; reason: string };
 
-export interface PayloadIssue {
-  path: (string | number)[];
-  message: string;
-}
-
-function toIssues(error: z.ZodError): PayloadIssue[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key)),
-    message: issue.message,
-  }));
-}
-
-export function payloadInvalid(issues: PayloadIssue[]): BridgeError {
-  const first = issues[0];
-  const where = first && first.path.length > 0 ? first.path.join('.') : 'body';
-  return new BridgeError('HRIS_PAYLOAD_INVALID', first ? `${where}: ${first.message}` : undefined, {
-    details: { issues },
-  });
-}
-
-/** Strict UTF-8 so that bytes the signature covered are never silently replaced before parsing. */
-export function parseJsonBody(rawBody: Buffer): unknown {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(rawBody);
-  } catch {
-    throw payloadInvalid([{ path: [], message: 'body is not valid UTF-8' }]);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw payloadInvalid([{ path: [], message: 'body is not valid JSON (form-encoded webhooks are not supported)' }]);
-  }
+/** BambooHR can also post form-encoded bodies; those webhooks must be switched to JSON. */
+export function parseBambooHrJson(rawBody: Buffer): unknown {
+  return parseJsonBody(rawBody, 'body is not valid JSON (form-encoded webhooks are not supported)');
 }
 
 function unique(ids: string[]): string[] {

@@ -1,6 +1,7 @@
 import type { ParsedDelivery, SourceAdapter, WebhookRequest } from '../source.js';
 import { toIntake } from './normalise.js';
-import { parseJsonBody, parseStandardWebhookPayload, payloadInvalid } from './payload.js';
+import { parseJsonBody, payloadInvalid } from '../payload-errors.js';
+import { parseStandardWebhookPayload } from './payload.js';
 import { defaultToleranceSeconds, readStandardWebhookHeaders, verifyStandardWebhook } from './verify.js';
 
 export interface StandardWebhooksSourceOptions {

@@ -1,6 +1,7 @@
 import { employeeRecordSchema, type EmployeeRecord } from '../../domain/employee.js';
 import type { Intake } from '../source.js';
-import { payloadInvalid, toIssues, type StandardWebhookEvent, type UpsertedEvent } from './payload.js';
+import { payloadInvalid, toIssues } from '../payload-errors.js';
+import type { StandardWebhookEvent, UpsertedEvent } from './payload.js';
 
 /** The sender's `data` is the canonical record already; only the envelope timestamp is added for ordering. */
 export function toEmployeeRecord(event: UpsertedEvent): EmployeeRecord {

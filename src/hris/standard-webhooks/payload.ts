@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { employeeStatuses } from '../../domain/employee.js';
-import { BridgeError } from '../../domain/errors.js';
+import { payloadInvalid, toIssues } from '../payload-errors.js';
 
 const maxCustomJsonLength = 16 * 1024;
 
@@ -72,40 +72,6 @@ export type StandardWebhookEvent =
   /** An event outside the employee namespace: acknowledged, nothing to store. */
   | { type: string; timestamp: string; data?: undefined; ignored: true };
 
-export interface PayloadIssue {
-  path: (string | number)[];
-  message: string;
-}
-
-export function toIssues(error: z.ZodError, prefix: (string | number)[] = []): PayloadIssue[] {
-  return error.issues.map((issue) => ({
-    path: [...prefix, ...issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key))],
-    message: issue.message,
-  }));
-}
-
-export function payloadInvalid(issues: PayloadIssue[]): BridgeError {
-  const first = issues[0];
-  const where = first && first.path.length > 0 ? first.path.join('.') : 'body';
-  return new BridgeError('HRIS_PAYLOAD_INVALID', first ? `${where}: ${first.message}` : undefined, {
-    details: { issues },
-  });
-}
-
-/** Strict UTF-8 so that bytes the signature covered are never silently replaced before parsing. */
-export function parseJsonBody(rawBody: Buffer): unknown {
-  let textBody: string;
-  try {
-    textBody = new TextDecoder('utf-8', { fatal: true }).decode(rawBody);
-  } catch {
-    throw payloadInvalid([{ path: [], message: 'body is not valid UTF-8' }]);
-  }
-  try {
-    return JSON.parse(textBody) as unknown;
-  } catch {
-    throw payloadInvalid([{ path: [], message: 'body is not valid JSON' }]);
-  }
-}
 
 /**
  * Validates the DESIGN body. Unknown event types in the `employee.` namespace are refused: acknowledging
