@@ -57,7 +57,11 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
     if (desired === 'none' && pair.scimId === null) {
       // A create whose answer never came back (a timeout, a reset, a crash of this process) leaves an
       // account the link does not know of; a leaver must not keep it active, so look before doing nothing.
-      const probe = (await target.mapping.apply(record, { active: false, today: isoDay(now) })).user;
+      // A record too incomplete to map (a leaver without a work email) is still looked up by its id.
+      const probe = await target.mapping.apply(record, { active: false, today: isoDay(now) }).then(
+        (mapped) => mapped.user,
+        (): ScimJson => ({ externalId: record.id }),
+      );
       const found = await target.scim.findUser(String(probe.externalId ?? record.id), typeof probe.userName === 'string' ? probe.userName : undefined, correlationId);
       if (!found) {
         applied.state = 'none';
