@@ -22,7 +22,7 @@ interface Pending {
 }
 
 /** How long a membership change waits for others to the same group before it is sent. */
-const WINDOW_MS = 15;
+const WINDOW_MS = 100;
 
 /**
  * Membership changes to one group from syncs running at the same time go out as one PATCH (up to the
