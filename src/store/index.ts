@@ -1,5 +1,6 @@
 import { openDatabase } from './database.js';
-import { KyselyStore, type AuditListener } from './kysely-store.js';
+import { KyselyStore } from './kysely-store.js';
+import type { AuditListener } from './transactions.js';
 import type { Store } from './store.js';
 
 export type * from './store.js';

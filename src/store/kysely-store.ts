@@ -1,11 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 import type { EmployeeRecord } from '../domain/employee.js';
-import { appendAudit, verifyAuditChain, type AuditEntry } from './audit.js';
+import { verifyAuditChain, type AuditEntry } from './audit.js';
 import { applyRecord, getRecord, parseStoredRecord } from './employees.js';
 import { applyIntake } from './intake.js';
 import type { Dialect } from './migrations.js';
 import { markDirty, markReportsDirty } from './pairs.js';
 import type { Database, PairsTable } from './schema.js';
+import { Transactions, type AuditListener } from './transactions.js';
 import type {
   AccountState,
   ClaimedPair,
@@ -20,58 +21,15 @@ import type {
   StoreStats,
 } from './store.js';
 
-type Work<T> = (trx: Kysely<Database>, audit: AuditEntry[]) => Promise<T>;
-
-interface PendingWrite {
-  work: Work<unknown>;
-  /** Deliveries name the employees to lock first on PostgreSQL. */
-  intake: IntakeInput | undefined;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
-/** Enough to amortise a commit; small enough that one transaction never holds the writer for long. */
-const MAX_WRITE_BATCH = 500;
-
-const MAX_TX_ATTEMPTS = 5;
-
-/** Advisory-lock namespace of per-employee intake locks (the audit chain's lock is a single key). */
-const EMPLOYEE_LOCK_CLASS = 7203312;
-
-/** deadlock_detected and serialization_failure: the transaction was rolled back as a whole. */
-function isRetryableConflict(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001';
-}
-
-/** Called after each commit with the audit rows it held, so every row also becomes a log line. */
-export type AuditListener = (entries: readonly AuditEntry[]) => void;
-
 export class KyselyStore implements Store {
+  private readonly writes: Transactions;
+
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
-    private readonly onAudit: AuditListener = () => {},
-  ) {}
-
-  private async tx<T>(work: (trx: Kysely<Database>, audit: AuditEntry[]) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      const audit: AuditEntry[] = [];
-      try {
-        const result = await this.db.transaction().execute(async (trx) => {
-          const value = await work(trx, audit);
-          await appendAudit(trx, this.dialect, audit);
-          return value;
-        });
-        if (audit.length) this.onAudit(audit);
-        return result;
-      } catch (error) {
-        // Replicas that touch the same employees in a different order can deadlock; PostgreSQL aborts
-        // one of them, which has then changed nothing and can simply run again.
-        if (attempt >= MAX_TX_ATTEMPTS || !isRetryableConflict(error)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
-      }
-    }
+    onAudit: AuditListener = () => {},
+  ) {
+    this.writes = new Transactions(db, dialect, onAudit);
   }
 
   /**
@@ -79,78 +37,11 @@ export class KyselyStore implements Store {
    * fsync for many webhooks under load, and still no 202 before its own delivery is durable.
    */
   intake(input: IntakeInput): Promise<IntakeResult> {
-    return this.grouped((trx, audit) => applyIntake(trx, input, audit), input);
-  }
-
-  private readonly writeQueue: PendingWrite[] = [];
-  private writing = false;
-
-  /**
-   * A write transaction that shares its commit with the others queued in the same turn of the event
-   * loop. On SQLite every commit is an fsync that blocks the loop, so the webhook route and the worker
-   * together pay one per turn instead of one per delivery and per pair. On PostgreSQL only deliveries
-   * are grouped: other writes keep their own transactions and row locks short.
-   */
-  private grouped<T>(work: Work<T>, intake?: IntakeInput): Promise<T> {
-    if (this.dialect === 'postgres' && !intake) return this.tx(work);
-    return new Promise<T>((resolve, reject) => {
-      this.writeQueue.push({ work, intake, resolve: resolve as (value: unknown) => void, reject });
-      if (this.writing) return;
-      this.writing = true;
-      // Wait until the requests already read in this turn of the loop have queued their writes.
-      setImmediate(() => void this.flushWrites());
-    });
-  }
-
-  private async flushWrites(): Promise<void> {
-    try {
-      while (this.writeQueue.length > 0) {
-        const batch = this.writeQueue.splice(0, MAX_WRITE_BATCH);
-        const intakes = (items: readonly PendingWrite[]) => items.flatMap((item) => (item.intake ? [item.intake] : []));
-        try {
-          const results = await this.tx(async (trx, audit) => {
-            await this.lockEmployees(trx, intakes(batch));
-            const out: unknown[] = [];
-            for (const item of batch) out.push(await item.work(trx, audit));
-            return out;
-          });
-          batch.forEach((item, i) => item.resolve(results[i]));
-        } catch (error) {
-          if (batch.length === 1) {
-            batch[0]!.reject(error);
-            continue;
-          }
-          // One failing write must not fail its neighbours: commit each on its own.
-          for (const item of batch) {
-            await this.tx(async (trx, audit) => {
-              await this.lockEmployees(trx, intakes([item]));
-              return item.work(trx, audit);
-            }).then(item.resolve, item.reject);
-          }
-        }
-      }
-    } finally {
-      this.writing = false;
-    }
-  }
-
-  /**
-   * Replicas commit batches that name the same employees in different orders. Taking a lock per
-   * employee first, in one global order, lets them queue instead of deadlocking on each other's rows.
-   */
-  private async lockEmployees(trx: Kysely<Database>, inputs: readonly IntakeInput[]): Promise<void> {
-    if (this.dialect !== 'postgres') return;
-    const ids = new Set<string>();
-    for (const { intake } of inputs) {
-      if (intake.kind === 'records') intake.records.forEach((r) => ids.add(r.id));
-      else if (intake.kind !== 'ignore') intake.employeeIds.forEach((id) => ids.add(id));
-    }
-    if (ids.size === 0) return;
-    await sql`select pg_advisory_xact_lock(${EMPLOYEE_LOCK_CLASS}, k) from (select distinct hashtext(id) as k from unnest(${[...ids]}::text[]) as id order by k) as keys`.execute(trx);
+    return this.writes.grouped((trx, audit) => applyIntake(trx, input, audit), input);
   }
 
   async rejectDelivery(input: RejectedDelivery): Promise<void> {
-    await this.grouped(async (trx, audit) => {
+    await this.writes.grouped(async (trx, audit) => {
       await trx
         .insertInto('deliveries')
         .values({
@@ -177,7 +68,7 @@ export class KyselyStore implements Store {
   }
 
   async claimFetches(owner: string, now: number, leaseMs: number, limit: number): Promise<FetchJob[]> {
-    return this.grouped(async (trx) => {
+    return this.writes.grouped(async (trx) => {
       const rows = await trx
         .selectFrom('fetches')
         .selectAll()
@@ -205,7 +96,7 @@ export class KyselyStore implements Store {
   }
 
   async completeFetch(job: FetchJob, record: EmployeeRecord | null, now: number, targets: readonly string[]): Promise<void> {
-    await this.grouped(async (trx, audit) => {
+    await this.writes.grouped(async (trx, audit) => {
       // A webhook that arrived during the fetch moved requested_at: fetch once more rather than lose it.
       const res = await trx
         .deleteFrom('fetches')
@@ -233,7 +124,7 @@ export class KyselyStore implements Store {
   }
 
   async failFetch(job: FetchJob, error: string, nextAttemptAt: number, now: number): Promise<void> {
-    await this.grouped(async (trx, audit) => {
+    await this.writes.grouped(async (trx, audit) => {
       await trx
         .updateTable('fetches')
         .set({ attempts: job.attempts + 1, next_attempt_at: nextAttemptAt, lease_until: 0, last_error: error })
@@ -245,7 +136,7 @@ export class KyselyStore implements Store {
   }
 
   async claimPairs(owner: string, now: number, leaseMs: number, limit: number, excluded: readonly string[]): Promise<ClaimedPair[]> {
-    return this.grouped(async (trx) => {
+    return this.writes.grouped(async (trx) => {
       let q = trx
         .selectFrom('pairs')
         .leftJoin('employees', 'employees.employee_id', 'pairs.employee_id')
@@ -290,7 +181,7 @@ export class KyselyStore implements Store {
   }
 
   async completePair(owner: string, pair: ClaimedPair, result: PairResult, audit: readonly AuditEntry[], now: number): Promise<void> {
-    await this.grouped(async (trx, rows) => {
+    await this.writes.grouped(async (trx, rows) => {
       rows.push(...audit);
       const applied: PairApplied | undefined = result.kind === 'ok' ? result : result.kind === 'released' ? undefined : result.partial;
       const set: Partial<Record<keyof PairsTable, unknown>> = { lease_owner: null, lease_until: 0, updated_at: now };
@@ -335,7 +226,7 @@ export class KyselyStore implements Store {
   }
 
   renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
-    return this.grouped(async (trx) => {
+    return this.writes.grouped(async (trx) => {
       // An expired lease may already belong to another replica: only live ones are extended.
       const res = await trx.updateTable('pairs').set({ lease_until: now + leaseMs }).where('lease_owner', '=', owner).where('lease_until', '>=', now).executeTakeFirst();
       return Number(res.numUpdatedRows);
@@ -343,7 +234,7 @@ export class KyselyStore implements Store {
   }
 
   async recordIntendedGroups(owner: string, target: string, employeeId: string, groups: readonly string[]): Promise<void> {
-    await this.grouped(async (trx) => {
+    await this.writes.grouped(async (trx) => {
       await trx
         .updateTable('pairs')
         .set({ intended_groups: JSON.stringify(groups) })
@@ -382,7 +273,7 @@ export class KyselyStore implements Store {
   }
 
   async pauseTarget(name: string, reason: string, fingerprint: string | null, now: number, audit: AuditEntry): Promise<void> {
-    await this.tx(async (trx, rows) => {
+    await this.writes.tx(async (trx, rows) => {
       await trx
         .insertInto('targets')
         .values({ name, paused_reason: reason, paused_at: now, paused_fingerprint: fingerprint })
@@ -393,14 +284,14 @@ export class KyselyStore implements Store {
   }
 
   async resumeTarget(name: string, audit: AuditEntry): Promise<void> {
-    await this.tx(async (trx, rows) => {
+    await this.writes.tx(async (trx, rows) => {
       await trx.updateTable('targets').set({ paused_reason: null, paused_at: null, paused_fingerprint: null }).where('name', '=', name).execute();
       rows.push(audit);
     });
   }
 
   async requeue(employeeId: string | null, targets: readonly string[], now: number, correlationId: string): Promise<number> {
-    return this.tx(async (trx, audit) => {
+    return this.writes.tx(async (trx, audit) => {
       const ids = employeeId
         ? [employeeId]
         : (await trx.selectFrom('employees').select('employee_id').execute()).map((r) => r.employee_id);
@@ -422,7 +313,7 @@ export class KyselyStore implements Store {
   }
 
   async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
-    await this.grouped(async (_trx, rows) => {
+    await this.writes.grouped(async (_trx, rows) => {
       rows.push(...entries);
     });
   }

@@ -1,0 +1,132 @@
+import { sql, type Kysely } from 'kysely';
+import { appendAudit, type AuditEntry } from './audit.js';
+import type { Dialect } from './migrations.js';
+import type { Database } from './schema.js';
+import type { IntakeInput } from './store.js';
+
+export type Work<T> = (trx: Kysely<Database>, audit: AuditEntry[]) => Promise<T>;
+
+interface PendingWrite {
+  work: Work<unknown>;
+  /** Deliveries name the employees to lock first on PostgreSQL. */
+  intake: IntakeInput | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Enough to amortise a commit; small enough that one transaction never holds the writer for long. */
+const MAX_WRITE_BATCH = 500;
+
+const MAX_TX_ATTEMPTS = 5;
+
+/** Advisory-lock namespace of per-employee intake locks (the audit chain's lock is a single key). */
+const EMPLOYEE_LOCK_CLASS = 7203312;
+
+/** deadlock_detected and serialization_failure: the transaction was rolled back as a whole. */
+function isRetryableConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
+/** Called after each commit with the audit rows it held, so every row also becomes a log line. */
+export type AuditListener = (entries: readonly AuditEntry[]) => void;
+
+/**
+ * The store's transactions: each appends its audit rows to the chain before it commits, retries when
+ * PostgreSQL aborts it for a deadlock, and reports its audit rows once committed.
+ */
+export class Transactions {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+    private readonly onAudit: AuditListener,
+  ) {}
+
+  async tx<T>(work: (trx: Kysely<Database>, audit: AuditEntry[]) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      const audit: AuditEntry[] = [];
+      try {
+        const result = await this.db.transaction().execute(async (trx) => {
+          const value = await work(trx, audit);
+          await appendAudit(trx, this.dialect, audit);
+          return value;
+        });
+        if (audit.length) this.onAudit(audit);
+        return result;
+      } catch (error) {
+        // Replicas that touch the same employees in a different order can deadlock; PostgreSQL aborts
+        // one of them, which has then changed nothing and can simply run again.
+        if (attempt >= MAX_TX_ATTEMPTS || !isRetryableConflict(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+      }
+    }
+  }
+
+  private readonly writeQueue: PendingWrite[] = [];
+  private writing = false;
+
+  /**
+   * A write transaction that shares its commit with the others queued in the same turn of the event
+   * loop. On SQLite every commit is an fsync that blocks the loop, so the webhook route and the worker
+   * together pay one per turn instead of one per delivery and per pair. On PostgreSQL only deliveries
+   * are grouped: other writes keep their own transactions and row locks short.
+   */
+  grouped<T>(work: Work<T>, intake?: IntakeInput): Promise<T> {
+    if (this.dialect === 'postgres' && !intake) return this.tx(work);
+    return new Promise<T>((resolve, reject) => {
+      this.writeQueue.push({ work, intake, resolve: resolve as (value: unknown) => void, reject });
+      if (this.writing) return;
+      this.writing = true;
+      // Wait until the requests already read in this turn of the loop have queued their writes.
+      setImmediate(() => void this.flushWrites());
+    });
+  }
+
+  private async flushWrites(): Promise<void> {
+    try {
+      while (this.writeQueue.length > 0) {
+        const batch = this.writeQueue.splice(0, MAX_WRITE_BATCH);
+        const intakes = (items: readonly PendingWrite[]) => items.flatMap((item) => (item.intake ? [item.intake] : []));
+        try {
+          const results = await this.tx(async (trx, audit) => {
+            await this.lockEmployees(trx, intakes(batch));
+            const out: unknown[] = [];
+            for (const item of batch) out.push(await item.work(trx, audit));
+            return out;
+          });
+          batch.forEach((item, i) => item.resolve(results[i]));
+        } catch (error) {
+          if (batch.length === 1) {
+            batch[0]!.reject(error);
+            continue;
+          }
+          // One failing write must not fail its neighbours: commit each on its own.
+          for (const item of batch) {
+            await this.tx(async (trx, audit) => {
+              await this.lockEmployees(trx, intakes([item]));
+              return item.work(trx, audit);
+            }).then(item.resolve, item.reject);
+          }
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  /**
+   * Replicas commit batches that name the same employees in different orders. Taking a lock per
+   * employee first, in one global order, lets them queue instead of deadlocking on each other's rows.
+   */
+  private async lockEmployees(trx: Kysely<Database>, inputs: readonly IntakeInput[]): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    const ids = new Set<string>();
+    for (const { intake } of inputs) {
+      if (intake.kind === 'records') intake.records.forEach((r) => ids.add(r.id));
+      else if (intake.kind !== 'ignore') intake.employeeIds.forEach((id) => ids.add(id));
+    }
+    if (ids.size === 0) return;
+    await sql`select pg_advisory_xact_lock(${EMPLOYEE_LOCK_CLASS}, k) from (select distinct hashtext(id) as k from unnest(${[...ids]}::text[]) as id order by k) as keys`.execute(trx);
+  }
+
+}
