@@ -1,58 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MockAgent, type Dispatcher } from 'undici';
-import { BridgeError } from '../domain/errors.js';
+import { failure, mockScimTarget } from '../../test/helpers/scim-mock.js';
 import type { ScimJson, TargetProfile } from '../mapping/types.js';
 import type { ScimClientOptions } from './types.js';
-import { createScimTarget } from './index.js';
 import { diffUser, mergeForPut, patchBodies } from './patch.js';
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-const ORIGIN = 'http://scim.test';
-const PROFILE: TargetProfile = {
-  update: 'patch',
-  userLookup: ['externalId', 'userName'],
-  manager: 'enterprise',
-  groups: true,
-  groupMemberChunk: 50,
-  groupRemoveChunk: 10,
-  maxPatchOperations: 20,
-  requestsPerSecond: 1000,
-  escapedFilterValues: true,
-};
 
-function setup(profile: Partial<TargetProfile> = {}, options: Partial<ScimClientOptions> = {}) {
-  const agent = new MockAgent();
-  agent.disableNetConnect();
-  const sent: Array<{ method: string; path: string; body: ScimJson | undefined }> = [];
-  const recording = agent.compose((dispatch) => (opts, handler) => {
-    sent.push({ method: opts.method, path: opts.path, body: typeof opts.body === 'string' ? (JSON.parse(opts.body) as ScimJson) : undefined });
-    return dispatch(opts, handler);
-  });
-  const target = createScimTarget(
-    {
-      target: 'app1',
-      baseUrl: `${ORIGIN}/scim/v2`,
-      token: () => 'secret-token',
-      profile: { ...PROFILE, ...profile },
-      mode: 'live',
-      timeoutMs: 2_000,
-      userAgent: 'hr-scim-bridge/test',
-      ...options,
-    },
-    recording as Dispatcher,
-  );
-  return { pool: agent.get(ORIGIN), sent, target };
-}
+const setup = (profile: Partial<TargetProfile> = {}, options: Partial<ScimClientOptions> = {}) => mockScimTarget({ ...{}, ...profile }, options);
 
-async function failure(promise: Promise<unknown>): Promise<BridgeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof BridgeError) return error;
-    throw error;
-  }
-  throw new Error('expected a BridgeError');
-}
 
 const applied: ScimJson = {
   schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENT],

@@ -1,64 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MockAgent, type Dispatcher } from 'undici';
-import { BridgeError } from '../domain/errors.js';
+import { MOCK_ORIGIN as ORIGIN, failure, listResponse, mockScimTarget } from '../../test/helpers/scim-mock.js';
 import type { TargetProfile } from '../mapping/types.js';
-import type { ScimClientOptions, ScimExchange } from './types.js';
-import { createScimTarget } from './index.js';
+import type { ScimClientOptions } from './types.js';
 
-const ORIGIN = 'http://scim.test';
-const PROFILE: TargetProfile = {
-  update: 'patch',
-  userLookup: ['externalId', 'userName'],
-  manager: 'enterprise',
-  groups: true,
-  groupMemberChunk: 50,
-  groupRemoveChunk: 10,
-  maxPatchOperations: 20,
-  requestsPerSecond: 1000,
-  escapedFilterValues: true,
-};
 
-function setup(profile: Partial<TargetProfile> = {}, options: Partial<ScimClientOptions> = {}) {
-  const agent = new MockAgent();
-  agent.disableNetConnect();
-  const sent: Array<{ method: string; path: string; body: unknown }> = [];
-  const recording = agent.compose((dispatch) => (opts, handler) => {
-    sent.push({ method: opts.method, path: opts.path, body: typeof opts.body === 'string' ? JSON.parse(opts.body) : undefined });
-    return dispatch(opts, handler);
-  });
-  const exchanges: ScimExchange[] = [];
-  const target = createScimTarget(
-    {
-      target: 'app1',
-      baseUrl: `${ORIGIN}/scim/v2`,
-      token: () => 'secret-token',
-      profile: { ...PROFILE, ...profile },
-      mode: 'live',
-      timeoutMs: 2_000,
-      userAgent: 'hr-scim-bridge/test',
-      onExchange: (exchange) => exchanges.push(exchange),
-      ...options,
-    },
-    recording as Dispatcher,
-  );
-  return { pool: agent.get(ORIGIN), sent, exchanges, target };
-}
+const setup = (profile: Partial<TargetProfile> = {}, options: Partial<ScimClientOptions> = {}) => mockScimTarget({ ...{}, ...profile }, options);
 
-async function failure(promise: Promise<unknown>): Promise<BridgeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof BridgeError) return error;
-    throw error;
-  }
-  throw new Error('expected a BridgeError');
-}
 
-const list = (...resources: object[]) => ({
-  schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
-  totalResults: resources.length,
-  Resources: resources,
-});
+const list = listResponse;
 const ada = { id: 'u1', externalId: 'E-1001', userName: 'Ada.Lovelace@example.com', active: true };
 
 describe('createUser', () => {
