@@ -82,14 +82,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const mapping = mappings.get(resolve(baseDir, t.mapping));
     if (!mapping) throw new Error(`mapping ${t.mapping} was not loaded`);
     let token: () => string;
+    // What an operator changes to fix refused credentials: the bearer token, or the OAuth client secret
+    // (not the access token, which changes at every refresh).
+    let credential: () => string;
     if (t.auth.type === 'bearer') {
       const secret = track(resolveSecret(t.auth.token, baseDir));
       token = () => secret.value();
+      credential = token;
     } else {
-      const oauth = new OAuth2Token({ tokenUrl: t.auth.tokenUrl, clientId: t.auth.clientId, clientSecret: track(resolveSecret(t.auth.clientSecret, baseDir)), ...(t.auth.scope ? { scope: t.auth.scope } : {}) });
+      const clientSecret = track(resolveSecret(t.auth.clientSecret, baseDir));
+      const oauth = new OAuth2Token({ tokenUrl: t.auth.tokenUrl, clientId: t.auth.clientId, clientSecret, ...(t.auth.scope ? { scope: t.auth.scope } : {}) });
       if (t.mode !== 'dry-run') await oauth.start();
       oauthTokens.push(oauth);
       token = () => oauth.value();
+      credential = () => clientSecret.value();
     }
     const profile = { ...mapping.profile, ...(t.requestsPerSecond ? { requestsPerSecond: t.requestsPerSecond } : {}) };
     const scim = createScimTarget(
@@ -102,7 +108,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       scim,
       mapping: { name: mapping.name, file: mapping.file, profile, apply: (r, c) => mapping.apply(r, c) },
       policy: { ...mapping.policy, ...(t.policy ?? {}) },
-      credentialFingerprint: () => createHash('sha256').update(token()).digest('hex').slice(0, 16),
+      credentialFingerprint: () => createHash('sha256').update(credential()).digest('hex').slice(0, 16),
     });
   }
 

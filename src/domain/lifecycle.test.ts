@@ -46,6 +46,11 @@ describe('lifecycle', () => {
     expect(decideLifecycle(r, policy, now, now - 1000 * DAY, true).desired).toBe('inactive');
   });
 
+  it('a rehire keeps the account active even when HR still carries the end date of the earlier employment', () => {
+    expect(decideLifecycle(rec({ status: 'active', startDate: '2026-01-05', endDate: '2025-06-30' }), policy, now, now - DAY, true).desired).toBe('active');
+    expect(decideLifecycle(rec({ status: 'terminated', startDate: '2026-01-05', endDate: '2025-06-30' }), policy, now, null, true).desired).toBe('inactive');
+  });
+
   it('a rehire is active again', () => {
     expect(decideLifecycle(rec({ status: 'active', endDate: null }), policy, now, now - DAY, true).desired).toBe('active');
   });

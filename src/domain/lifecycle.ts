@@ -42,7 +42,9 @@ export function decideLifecycle(
   inactiveSince: number | null,
   hasAccount: boolean,
 ): LifecycleDecision {
-  const endAt = record.endDate ? dayStart(record.endDate) : null;
+  // An end date before the (re)hire date closed an earlier employment, unless HR says this one ended too.
+  const staleEnd = record.status !== 'terminated' && record.endDate && record.startDate && record.endDate < record.startDate;
+  const endAt = record.endDate && !staleEnd ? dayStart(record.endDate) : null;
   const startAt = record.startDate ? dayStart(record.startDate) - policy.preStartDays * DAY_MS : null;
   const future = (t: number | null) => (t !== null && t > now ? t : null);
 

@@ -46,7 +46,10 @@ export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, aud
           continue;
         }
         // The HR fields stay: the account still needs its userName and groups to be deactivated cleanly.
-        const terminated = { ...stored, status: 'terminated' as const, version: intake.version ?? stored.version, sourceTimestamp: intake.sourceTimestamp ?? stored.sourceTimestamp };
+        // A delete without a version outranks the record it ends: a late copy of that same version must not
+        // bring the employee back, while a genuinely newer version (a rehire) still does.
+        const version = intake.version ?? (stored.version != null ? stored.version + 1 : null);
+        const terminated = { ...stored, status: 'terminated' as const, version, sourceTimestamp: intake.sourceTimestamp ?? stored.sourceTimestamp };
         const { outcome } = await applyRecord(trx, source, terminated, now);
         if (outcome === 'older') {
           ignored += 1;

@@ -201,17 +201,23 @@ export class KyselyStore implements Store {
       if (result.kind === 'ok') {
         Object.assign(set, { dirty: consumed, dirty_since: clearedSince, attempts: 0, next_attempt_at: 0, status: 'ok', last_error: null, next_check_at: result.nextCheckAt, intended_groups: null });
       } else if (result.kind === 'failed') {
-        Object.assign(set, { dirty: consumed, dirty_since: clearedSince, attempts: pair.attempts + 1, next_attempt_at: 0, status: 'failed', last_error: result.error });
+        // No scheduled re-check either: a failed pair waits for the next record change (or a replay).
+        Object.assign(set, { dirty: consumed, dirty_since: clearedSince, attempts: pair.attempts + 1, next_attempt_at: 0, next_check_at: null, status: 'failed', last_error: result.error });
       } else if (result.kind === 'retry') {
         Object.assign(set, { dirty: 1, dirty_since: sql`coalesce(dirty_since, ${now})`, attempts: pair.attempts + 1, next_attempt_at: result.nextAttemptAt, last_error: result.error });
       }
-      await trx
+      const updated = await trx
         .updateTable('pairs')
         .set(set as never)
         .where('target', '=', pair.target)
         .where('employee_id', '=', pair.employeeId)
         .where('lease_owner', '=', owner)
-        .execute();
+        .executeTakeFirst();
+      // A sync that lost its lease keeps its evidence (its requests did happen) but decides nothing more.
+      if (Number(updated.numUpdatedRows) === 0) {
+        rows.push({ at: now, correlationId: pair.correlationId ?? 'scheduled', action: 'sync.superseded', outcome: 'ignored', target: pair.target, employeeId: pair.employeeId, details: { reason: 'the lease had passed to another worker' } });
+        return;
+      }
       if (applied?.scimId && !pair.scimId) {
         const n = await markReportsDirty(trx, pair.target, pair.employeeId, now, pair.correlationId ?? 'backfill');
         if (n > 0) {

@@ -90,6 +90,25 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
     expect(logged.map((e) => e.action)).toEqual(['delivery.received', 'record.updated', 'delivery.duplicate', 'delivery.received', 'record.ignored_older']);
   });
 
+  it('lets a delete without a version outrank a late copy of the record it ended', async () => {
+    await deliver('d1', [record({ version: 17 })]);
+    await store.intake({ source: 'hr', deliveryId: 'del', eventType: 'employee.deleted', receivedAt: 1100, correlationId: 'c', intake: { kind: 'deleted', employeeIds: ['E-1'], version: null, sourceTimestamp: null }, targets: ['app1', 'app2'] });
+    expect(await deliver('d1-again', [record({ version: 17 })], 1200)).toMatchObject({ applied: 0, ignored: 1 });
+    expect((await store.employeeStatus('E-1')).record?.status).toBe('terminated');
+    expect(await deliver('rehire', [record({ version: 18 })], 1300)).toMatchObject({ applied: 1 });
+    expect((await store.employeeStatus('E-1')).record?.status).toBe('active');
+  });
+
+  it('does not claim a failed pair again when its scheduled check comes round', async () => {
+    await deliver('d1', [record()]);
+    const [first] = await store.claimPairs('w', 2000, 60_000, 1, ['app2']);
+    await store.completePair('w', first!, { kind: 'ok', scimId: 'u1', appliedHash: 'h', appliedUser: {}, appliedGroups: [], state: 'active', inactiveSince: null, nextCheckAt: 2500 }, [], 2100);
+    const [due] = await store.claimPairs('w', 3000, 60_000, 1, ['app2']);
+    expect(due?.employeeId).toBe('E-1');
+    await store.completePair('w', due!, { kind: 'failed', error: 'SCIM_REJECTED: no' }, [], 3100);
+    expect(await store.claimPairs('w', 4000, 60_000, 1, ['app2'])).toEqual([]);
+  });
+
   it('remembers the groups a sync set out to join until a sync completes', async () => {
     await deliver('d1', [record()]);
     const [first] = await store.claimPairs('w1', 2000, 60_000, 1, ['app2']);

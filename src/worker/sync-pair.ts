@@ -71,7 +71,12 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
       desired = 'inactive';
     }
     const active = desired === 'active';
-    const mapped = await target.mapping.apply(record, { active, today: isoDay(now) });
+    const mapped = await target.mapping.apply(record, { active, today: isoDay(now) }).catch((error: unknown) => {
+      // A leaver's record may be too sparse to map (a terminated upsert carrying only id and status).
+      // Access must still end: deactivate the account as it was last applied.
+      if (active || !pair.scimId || !pair.appliedUser || !isBridgeError(error) || !error.code.startsWith('MAPPING_')) throw error;
+      return { user: { ...pair.appliedUser, active: false }, groups: [], managerEmployeeId: null };
+    });
     const managerScimId = mapped.managerEmployeeId ? await store.scimIdOf(target.name, mapped.managerEmployeeId) : null;
     const user = withManager(mapped.user, target.mapping.profile, managerScimId);
     const wantedGroups = active && target.mapping.profile.groups ? [...new Set(mapped.groups)].sort() : [];

@@ -10,6 +10,9 @@ import { syncContext } from './sync-context.js';
 import { SyncFailure, syncPair } from './sync-pair.js';
 import type { TargetRuntime } from './target-runtime.js';
 
+/** Part of the 25 s SIGTERM budget given to in-flight syncs. */
+const STOP_WAIT_MS = 15_000;
+
 export interface WorkerOptions {
   concurrency: number;
   leaseSeconds: number;
@@ -74,7 +77,9 @@ export class Worker {
     this.running = false;
     this.wake();
     await this.loop;
-    await Promise.allSettled([...this.inflight]);
+    // Shutdown has a budget: syncs still waiting on a slow target after this are left to finish or
+    // fail on their own, and their pairs are handed back now rather than when the lease runs out.
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
     clearInterval(this.renewTimer);
     await this.deps.store.releaseLeases(this.owner);
   }
@@ -121,7 +126,13 @@ export class Worker {
     await Promise.all(fetches.map((job) => this.fetch(job)));
     const pairs = await store.claimPairs(this.owner, now(), leaseMs, free, [...paused, ...this.unknownTargets()]);
     for (const pair of pairs) {
-      const p = this.sync(pair).finally(() => {
+      const p = this.sync(pair)
+        .catch((error: unknown) => {
+          // The store could not record the outcome (a database failover): the lease runs out and the
+          // pair is synced again; the process must not die for it.
+          this.deps.log.error({ err: error, event: { action: 'sync.record', outcome: 'failure' }, labels: { target: pair.target } }, 'could not record the outcome of a sync');
+        })
+        .finally(() => {
         this.inflight.delete(p);
         // A free slot is work to claim now, not at the next poll.
         this.wake();
@@ -174,7 +185,8 @@ export class Worker {
     const { store, now, log, metrics } = this.deps;
     const target = this.deps.targets.get(pair.target);
     if (!target) {
-      await store.completePair(this.owner, pair, { kind: 'released' }, [], now());
+      // A target removed from the config: its pairs wait, without filling the worker, until it returns.
+      await store.completePair(this.owner, pair, { kind: 'retry', error: 'target is not configured', nextAttemptAt: now() + 3600_000 }, [], now());
       return;
     }
     const exchanges: AuditEntry[] = [];

@@ -153,6 +153,16 @@ describe.each(['better-auth', 'scimmy'] as const)('Standard Webhooks to %s, end 
     expect(matches[0]).toMatchObject({ id: existing.id, externalId: 'E-9', title: 'Adopted', active: true });
   });
 
+  it('deactivates a leaver whose termination carries only id and status', async () => {
+    await bridge.send(employee('E-10', { title: 'Sparse' }));
+    await bridge.settle();
+    expect((await byExternalId()).get('E-10')?.active).toBe(true);
+    await bridge.send({ id: 'E-10', version: 2, status: 'terminated' });
+    await bridge.settle();
+    expect((await byExternalId()).get('E-10')?.active).toBe(false);
+    expect(await groupMembers('dept-engineering')).not.toContain((await byExternalId()).get('E-10')?.id);
+  });
+
   it('ends with exactly the accounts the HR records call for', async () => {
     const users = await byExternalId();
     const summary = [...users.values()]
@@ -160,6 +170,7 @@ describe.each(['better-auth', 'scimmy'] as const)('Standard Webhooks to %s, end 
       .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
     expect(summary).toEqual([
       ['E-1', true, 'CTO'],
+      ['E-10', false, 'Sparse'],
       ['E-2', true, 'Designer'],
       ['E-5', true, 'Analyst'],
       ['E-7', true, 'Engineer'],
