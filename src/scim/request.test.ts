@@ -1,26 +1,15 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MOCK_ORIGIN as ORIGIN, TEST_PROFILE, failure } from '../../test/helpers/scim-mock.js';
 import { MockAgent, type Dispatcher } from 'undici';
-import { BridgeError } from '../domain/errors.js';
 import type { TargetProfile } from '../mapping/types.js';
 import type { ScimClientOptions, ScimExchange } from './types.js';
 import { ScimRequester } from './request.js';
 import { createScimTarget } from './index.js';
 
-const ORIGIN = 'http://scim.test';
 const TOKEN = 'tok-7f3c9a-very-secret';
-const PROFILE: TargetProfile = {
-  update: 'patch',
-  userLookup: ['externalId', 'userName'],
-  manager: 'enterprise',
-  groups: true,
-  groupMemberChunk: 50,
-  groupRemoveChunk: 10,
-  maxPatchOperations: 20,
-  requestsPerSecond: 1000,
-  escapedFilterValues: true,
-};
+const PROFILE = TEST_PROFILE;
 
 interface Sent {
   method: string;
@@ -64,15 +53,6 @@ function setup(options: Partial<ScimClientOptions> = {}, profile: Partial<Target
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<BridgeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof BridgeError) return error;
-    throw error;
-  }
-  throw new Error('expected a BridgeError');
-}
 
 const USER = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id: 'u1', userName: 'ada@example.com' };
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './migrations.js';
-import type { Database } from './schema.js';
+import type { AuditTable, Database } from './schema.js';
 
 /** One piece of evidence: a delivery received, a decision taken, a SCIM request and its outcome. */
 export interface AuditEntry {
@@ -17,16 +17,8 @@ export interface AuditEntry {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-export interface AuditRowContent {
-  at: number;
-  correlation_id: string;
-  action: string;
-  outcome: string;
-  source: string | null;
-  target: string | null;
-  employee_id: string | null;
-  details: string;
-}
+/** What a row's hash covers: everything but its sequence number and the hashes themselves. */
+export type AuditRowContent = Omit<AuditTable, 'seq' | 'prev_hash' | 'hash'>;
 
 /** Each row's hash covers its content and the previous hash: changing or removing a row breaks the chain. */
 export function auditHash(prevHash: string, row: AuditRowContent): string {
