@@ -154,7 +154,9 @@ export class KyselyStore implements Store {
       for (const r of rows) {
         const res = await trx
           .updateTable('pairs')
-          .set({ lease_owner: owner, lease_until: now + leaseMs })
+          // A lease that ran out with an owner still on it was never completed: that sync's requests may
+          // have changed the account, so the applied copy is no longer trusted (see syncPair).
+          .set(r.lease_owner === null ? { lease_owner: owner, lease_until: now + leaseMs } : { lease_owner: owner, lease_until: now + leaseMs, applied_hash: null })
           .where('target', '=', r.target)
           .where('employee_id', '=', r.employee_id)
           .where('lease_until', '<', now)
@@ -167,7 +169,7 @@ export class KyselyStore implements Store {
           attempts: r.attempts,
           correlationId: r.correlation_id,
           scimId: r.scim_id,
-          appliedHash: r.applied_hash,
+          appliedHash: r.lease_owner === null ? r.applied_hash : null,
           appliedUser: r.applied_user ? (JSON.parse(r.applied_user) as Record<string, unknown>) : null,
           appliedGroups: r.applied_groups ? (JSON.parse(r.applied_groups) as string[]) : [],
           intendedGroups: r.intended_groups ? (JSON.parse(r.intended_groups) as string[]) : [],
@@ -228,7 +230,8 @@ export class KyselyStore implements Store {
   }
 
   async releaseLeases(owner: string): Promise<void> {
-    await this.db.updateTable('pairs').set({ lease_owner: null, lease_until: 0 }).where('lease_owner', '=', owner).execute();
+    // Pairs still leased here are syncs cut short by shutdown: their outcome at the target is unknown.
+    await this.db.updateTable('pairs').set({ lease_owner: null, lease_until: 0, applied_hash: null }).where('lease_owner', '=', owner).execute();
   }
 
   renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {

@@ -178,6 +178,27 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
     expect(await store.scimIdOf(stale[0]!.target, 'E-1')).toBe('from-w2');
   });
 
+
+  it('hands a pair whose sync never completed to the next worker without its applied hash', async () => {
+    await deliver('d1', [record()]);
+    const claimed = await store.claimPairs('w1', 2000, 1000, 10, []);
+    for (const p of claimed) await store.completePair('w1', p, ok(`u-${p.target}`), [], 2100);
+    await deliver('d2', [record({ version: 2, title: 'Engineer' })], 2200);
+    // w1 dies during its sync on app1; w0 shuts down with its sync on app2 still running.
+    const [a] = await store.claimPairs('w1', 2300, 1000, 10, ['app2']);
+    const [b] = await store.claimPairs('w0', 2300, 60_000, 10, ['app1']);
+    expect([a!.appliedHash, b!.appliedHash]).toEqual(['h', 'h']);
+    await store.releaseLeases('w0');
+    const afterDeath = await store.claimPairs('w2', 3500, 1000, 10, []);
+    expect(afterDeath.map((p) => [p.target, p.scimId, p.appliedHash]).sort()).toEqual([
+      ['app1', 'u-app1', null],
+      ['app2', 'u-app2', null],
+    ]);
+    // A completed sync is trusted again.
+    for (const p of afterDeath) await store.completePair('w2', p, ok(p.scimId), [], 3600);
+    await store.requeue('E-1', targets, 3700, 'c-requeue');
+    expect((await store.claimPairs('w3', 3800, 1000, 10, [])).map((p) => p.appliedHash)).toEqual(['h', 'h']);
+  });
   it('retries later, fails permanently, releases leases', async () => {
     await deliver('d1', [record()]);
     const [a, b] = await store.claimPairs('w', 2000, 60_000, 10, []);

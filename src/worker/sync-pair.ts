@@ -81,7 +81,10 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
     const user = withManager(mapped.user, target.mapping.profile, managerScimId);
     const wantedGroups = active && target.mapping.profile.groups ? [...new Set(mapped.groups)].sort() : [];
     const hash = createHash('sha256').update(JSON.stringify({ desired, user, wantedGroups })).digest('hex');
-    if (hash === pair.appliedHash && pair.scimId !== null) return finish('noop');
+    // No applied hash on a linked account means an earlier sync did not finish (a crash, a lost lease, a
+    // request whose answer never came): the account may differ from the last applied copy either way.
+    const trusted = pair.appliedHash !== null;
+    if (trusted && hash === pair.appliedHash && pair.scimId !== null) return finish('noop');
 
     if (desired === 'deleted') {
       if (applied.scimId) {
@@ -97,6 +100,10 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
     const externalId = String(user.externalId ?? record.id);
     const userName = typeof user.userName === 'string' ? user.userName : undefined;
     let current: ScimJson | null = applied.scimId ? applied.appliedUser : null;
+    if (applied.scimId && !trusted) {
+      current = await target.scim.getUser(applied.scimId, correlationId);
+      if (!current) Object.assign(applied, { scimId: null, appliedGroups: [] });
+    }
     if (!applied.scimId) {
       // For a joiner, an externalId miss goes straight to POST: a compliant server answers 409 when the
       // userName is taken, and only then is the userName searched and the account adopted. One
@@ -132,6 +139,8 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
     applied.appliedHash = hash;
     return finish(action);
   } catch (error) {
+    // Whatever was sent before the failure may or may not have been applied; the next sync reads back.
+    applied.appliedHash = null;
     audit.push({
       ...base,
       at: now,

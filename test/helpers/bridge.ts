@@ -13,6 +13,7 @@ export interface HarnessTarget {
   mapping?: string;
   mode?: 'live' | 'dry-run' | 'shadow';
   policy?: Record<string, unknown>;
+  timeoutMs?: number;
 }
 
 export interface BridgeHarness {
@@ -60,6 +61,7 @@ export async function startBridge(options: { targets: HarnessTarget[]; sources?:
       mode: t.mode ?? 'live',
       requestsPerSecond: 1000,
       ...(t.policy ? { policy: t.policy } : {}),
+      ...(t.timeoutMs ? { timeoutMs: t.timeoutMs } : {}),
     })),
     worker: { pollMs: 20, ...(options.worker ?? {}) },
     log: { level: 'info' },

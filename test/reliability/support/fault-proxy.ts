@@ -12,6 +12,14 @@ export interface FaultRates {
   conflict: number;
 }
 
+/** A fault for the next request that matches, before any random draw: for tests that need one exact case. */
+export interface ScriptedFault {
+  method: string;
+  path: RegExp;
+  fault: Fault;
+  afterForward: boolean;
+}
+
 export interface ProxyRequestRecord {
   at: number;
   method: string;
@@ -31,6 +39,7 @@ export class FaultProxy {
   readonly requests: ProxyRequestRecord[] = [];
   readonly retryAfters: Array<{ at: number; seconds: number }> = [];
   faultsOn = true;
+  readonly scripted: ScriptedFault[] = [];
   acceptedToken: string;
   private readonly sockets = new Set<Socket>();
   private readonly server = createServer((req, res) => void this.handle(req, res));
@@ -98,9 +107,11 @@ export class FaultProxy {
       answer(401, {}, JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '401', detail: 'invalid credentials' }));
       return;
     }
-    const fault = this.pickFault(method, path);
+    const script = this.scripted.findIndex((f) => f.method === method && f.path.test(path));
+    const [scripted] = script >= 0 ? this.scripted.splice(script, 1) : [];
+    const fault = scripted?.fault ?? this.pickFault(method, path);
     record.fault = fault;
-    const afterForward = this.rand() < 0.5;
+    const afterForward = scripted?.afterForward ?? this.rand() < 0.5;
     if (fault === 'server-error') {
       answer(this.rand() < 0.5 ? 500 : 503, {}, JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '500', detail: 'injected' }));
       return;
