@@ -107,20 +107,12 @@ export function lastAcknowledged(acknowledged: readonly PlannedDelivery[]): Map<
  * Every way the target differs from what the records call for, one line each naming the employee,
  * the delivery whose record decides and what differs. Empty when converged.
  */
-export interface Differences {
-  problems: string[];
-  /** Accounts still in a group of an earlier department besides the right one. */
-  staleGroups: string[];
-}
-
 export function differences(
   expected: ReadonlyMap<string, PlannedDelivery>,
   users: ReadonlyArray<Json>,
   groups: ReadonlyArray<Json>,
-  earlierDepartments: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
-): Differences {
+): string[] {
   const problems: string[] = [];
-  const staleGroups: string[] = [];
   const byExternalId = new Map<string, Json[]>();
   for (const u of users) {
     const key = String(u.externalId);
@@ -153,31 +145,7 @@ export function differences(
     if (account.title !== r.title) problems.push(`${why}: title is ${JSON.stringify(account.title)}, want "${r.title}"`);
     const have = (groupsOf.get(String(account.id)) ?? []).sort();
     const want = wantActive ? [deptGroup(r.department)] : [];
-    if (have.join(',') === want.join(',')) continue;
-    // A leftover group of an earlier department, with the right group present, means a membership
-    // change was lost on the way: a known, rare defect, reported apart (see STRICT_GROUPS).
-    const named = earlierDepartments.get(employeeId) ?? new Set<string>();
-    const extra = have.filter((g) => !want.includes(g));
-    const leftoverOnly = want.every((g) => have.includes(g)) && extra.length > 0 && extra.every((g) => named.has(g));
-    (leftoverOnly ? staleGroups : problems).push(`${why}: groups are [${have.join(', ')}], want [${want.join(', ')}]`);
+    if (have.join(',') !== want.join(',')) problems.push(`${why}: groups are [${have.join(', ')}], want [${want.join(', ')}]`);
   }
-  return { problems, staleGroups };
+  return problems;
 }
-
-/** Every department group each employee's deliveries named, acknowledged or not. */
-export function departmentsNamed(plan: readonly PlannedDelivery[]): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const d of plan) {
-    const set = out.get(d.record.id) ?? new Set<string>();
-    set.add(deptGroup(d.record.department));
-    out.set(d.record.id, set);
-  }
-  return out;
-}
-
-/**
- * A membership change lost under SIGKILL or lost answers leaves an account in its earlier department's
- * group in about one bounded run in ten: an open defect. The bounded runs report it; the long form, or
- * RELIABILITY_STRICT_GROUPS=1, fails on it.
- */
-export const STRICT_GROUPS = process.env.RELIABILITY_STRICT_GROUPS === '1' || process.env.RELIABILITY === 'long';
