@@ -9,9 +9,10 @@ import type { TargetRuntime } from './target-runtime.js';
  */
 export class GroupResolver {
   private readonly inflight = new Map<string, Promise<string>>();
-  readonly members = new MembershipBatcher();
-
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    readonly members: MembershipBatcher = new MembershipBatcher(),
+  ) {}
 
   resolve(target: TargetRuntime, displayName: string, correlationId: string): Promise<string> {
     const key = `${target.name}\u0000${displayName}`;

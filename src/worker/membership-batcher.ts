@@ -6,66 +6,141 @@ import type { TargetRuntime } from './target-runtime.js';
 type Op = 'add' | 'remove';
 
 interface Waiter {
+  at: number;
+  op: Op;
   userId: string;
+  correlationId: string;
   resolve: () => void;
   reject: (error: unknown) => void;
   exchanges: ScimExchange[] | undefined;
 }
 
-interface Pending {
+interface GroupQueue {
   target: TargetRuntime;
   groupId: string;
-  op: Op;
-  correlationId: string;
-  waiters: Waiter[];
-  timer: NodeJS.Timeout;
+  waiting: Waiter[];
+  sending: boolean;
+  timer: NodeJS.Timeout | undefined;
 }
 
-/** How long a membership change waits for others to the same group before it is sent. */
-const WINDOW_MS = 100;
+export interface BatchTiming {
+  /** A batch goes out once no change to its group has come for this long... */
+  quietMs: number;
+  /** ...or once its oldest change has waited this long, or once it fills the target's chunk. */
+  maxWaitMs: number;
+}
+
+export const DEFAULT_BATCH_TIMING: BatchTiming = { quietMs: 500, maxWaitMs: 5_000 };
 
 /**
  * Membership changes to one group from syncs running at the same time go out as one PATCH (up to the
- * target's chunk size) instead of one each: during an initial load that is a hundredth of the group
- * requests. Each sync still waits for its own change to be confirmed, and each sync's audit trail
- * gets the request that carried it.
+ * target's chunk size) instead of one each. A group PATCH costs a server work in proportion to the
+ * group's size whatever it carries, so during a load the changes are held until the group is quiet,
+ * the chunk is full or the oldest has waited `maxWaitMs`. One request at a time per group: servers
+ * that read, modify and write a group back would otherwise lose one of two concurrent changes.
+ * Each sync still waits for its own change to be confirmed and gets the request that carried it in
+ * its audit trail; a waiting sync is parked and does not hold one of the worker's slots.
  */
 export class MembershipBatcher {
-  private readonly pending = new Map<string, Pending>();
+  private readonly queues = new Map<string, GroupQueue>();
+  private waiters = 0;
+
+  constructor(
+    private readonly timing: BatchTiming = DEFAULT_BATCH_TIMING,
+    /** Told whenever a sync parks here, so the worker can use the slot it left. */
+    private readonly onPark: () => void = () => undefined,
+  ) {}
+
+  /** Syncs waiting here for their membership change. */
+  get parked(): number {
+    return this.waiters;
+  }
 
   change(target: TargetRuntime, groupId: string, op: Op, userId: string, correlationId: string): Promise<void> {
-    const key = `${target.name}\u0000${groupId}\u0000${op}`;
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { userId, resolve, reject, exchanges: syncContext.getStore()?.exchanges };
-      let batch = this.pending.get(key);
-      if (!batch) {
-        batch = { target, groupId, op, correlationId, waiters: [], timer: setTimeout(() => void this.flush(key), WINDOW_MS) };
-        this.pending.set(key, batch);
-      }
-      batch.waiters.push(waiter);
-      const chunk = op === 'add' ? target.mapping.profile.groupMemberChunk : target.mapping.profile.groupRemoveChunk;
-      if (batch.waiters.length >= chunk) void this.flush(key);
+    const key = `${target.name}\u0000${groupId}`;
+    let queue = this.queues.get(key);
+    if (!queue) {
+      queue = { target, groupId, waiting: [], sending: false, timer: undefined };
+      this.queues.set(key, queue);
+    }
+    const promise = new Promise<void>((resolve, reject) => {
+      queue.waiting.push({ at: Date.now(), op, userId, correlationId, resolve, reject, exchanges: syncContext.getStore()?.exchanges });
+    });
+    this.waiters += 1;
+    this.schedule(key, queue);
+    this.onPark();
+    return promise.finally(() => {
+      this.waiters -= 1;
     });
   }
 
-  private async flush(key: string): Promise<void> {
-    const batch = this.pending.get(key);
-    if (!batch) return;
-    this.pending.delete(key);
-    clearTimeout(batch.timer);
-    const { target, groupId, op, waiters } = batch;
-    const send = async (ids: string[], audience: Waiter[]): Promise<void> => {
+  /** Sends everything waiting now: at shutdown, or when no further change can join a batch. */
+  flushAll(): void {
+    for (const [key, queue] of this.queues) {
+      if (queue.sending || queue.waiting.length === 0) continue;
+      clearTimeout(queue.timer);
+      queue.timer = undefined;
+      void this.drain(key, queue, true);
+    }
+  }
+
+  private schedule(key: string, queue: GroupQueue): void {
+    const oldest = queue.waiting[0];
+    if (queue.sending || !oldest) return;
+    clearTimeout(queue.timer);
+    queue.timer = undefined;
+    const wait = Math.min(this.timing.quietMs, oldest.at + this.timing.maxWaitMs - Date.now());
+    if (this.fullChunk(queue) || wait <= 0) {
+      void this.drain(key, queue, false);
+      return;
+    }
+    queue.timer = setTimeout(() => {
+      queue.timer = undefined;
+      void this.drain(key, queue, true);
+    }, wait);
+  }
+
+  private fullChunk(queue: GroupQueue): boolean {
+    const head = queue.waiting[0];
+    if (!head) return false;
+    return queue.waiting.filter((w) => w.op === head.op).length >= this.chunkOf(queue.target, head.op);
+  }
+
+  private chunkOf(target: TargetRuntime, op: Op): number {
+    return op === 'add' ? target.mapping.profile.groupMemberChunk : target.mapping.profile.groupRemoveChunk;
+  }
+
+  /** Sends one chunk of the oldest kind of change; `all` keeps going until nothing waits. */
+  private async drain(key: string, queue: GroupQueue, all: boolean): Promise<void> {
+    queue.sending = true;
+    try {
+      do {
+        const op = queue.waiting[0]!.op;
+        const chunk = this.chunkOf(queue.target, op);
+        const batch: Waiter[] = [];
+        queue.waiting = queue.waiting.filter((w) => (w.op === op && batch.length < chunk ? (batch.push(w), false) : true));
+        await this.send(queue, op, batch);
+      } while (queue.waiting.length > 0 && (all || this.fullChunk(queue)));
+    } finally {
+      queue.sending = false;
+    }
+    if (queue.waiting.length === 0) this.queues.delete(key);
+    else this.schedule(key, queue);
+  }
+
+  private async send(queue: GroupQueue, op: Op, waiters: Waiter[]): Promise<void> {
+    const { target, groupId } = queue;
+    const correlationId = waiters[0]!.correlationId;
+    const request = async (ids: string[], audience: Waiter[]): Promise<void> => {
       const context = { exchanges: [] as ScimExchange[] };
       try {
-        await syncContext.run(context, () =>
-          op === 'add' ? target.scim.addMembers(groupId, ids, batch.correlationId) : target.scim.removeMembers(groupId, ids, batch.correlationId),
-        );
+        await syncContext.run(context, () => (op === 'add' ? target.scim.addMembers(groupId, ids, correlationId) : target.scim.removeMembers(groupId, ids, correlationId)));
       } finally {
         for (const w of audience) w.exchanges?.push(...context.exchanges);
       }
     };
     try {
-      await send([...new Set(waiters.map((w) => w.userId))], waiters);
+      await request([...new Set(waiters.map((w) => w.userId))], waiters);
       for (const w of waiters) w.resolve();
     } catch (error) {
       if (waiters.length === 1 || (isBridgeError(error) && error.kind !== 'permanent')) {
@@ -73,7 +148,7 @@ export class MembershipBatcher {
         return;
       }
       // One member the target refuses must not hold back the others: send each on its own.
-      for (const w of waiters) await send([w.userId], [w]).then(w.resolve, w.reject);
+      for (const w of waiters) await request([w.userId], [w]).then(w.resolve, w.reject);
     }
   }
 }

@@ -5,6 +5,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuditEntry, ClaimedPair, FetchJob, PairResult, Store } from '../store/index.js';
 import { GroupResolver } from './groups.js';
+import { MembershipBatcher } from './membership-batcher.js';
 import { retryDelayMs } from './retry-policy.js';
 import { syncContext } from './sync-context.js';
 import { SyncFailure, syncPair } from './sync-pair.js';
@@ -12,6 +13,8 @@ import type { TargetRuntime } from './target-runtime.js';
 
 /** Part of the 25 s SIGTERM budget given to in-flight syncs. */
 const STOP_WAIT_MS = 15_000;
+/** Syncs parked on a group batch free their slot, up to this many per slot (memory, leases). */
+const PARKED_PER_SLOT = 32;
 
 export interface WorkerOptions {
   concurrency: number;
@@ -42,12 +45,25 @@ export class Worker {
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly inflight = new Set<Promise<void>>();
+  /** Set while nothing else can come to join a group batch: a settle, a shutdown. */
+  private flushParked = false;
 
   constructor(
     private readonly deps: WorkerDeps,
     private readonly options: WorkerOptions,
   ) {
-    this.groups = new GroupResolver(deps.store);
+    this.groups = new GroupResolver(deps.store, new MembershipBatcher(undefined, () => this.parked()));
+  }
+
+  /** Slots taken by syncs doing work, not those waiting for a group batch. */
+  private get busy(): number {
+    return this.inflight.size - this.groups.members.parked;
+  }
+
+  private parked(): void {
+    const members = this.groups.members;
+    if (this.inflight.size >= this.options.concurrency * PARKED_PER_SLOT || (this.flushParked && this.busy === 0)) members.flushAll();
+    else this.wake();
   }
 
   private renewTimer: NodeJS.Timeout | undefined;
@@ -75,6 +91,8 @@ export class Worker {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.flushParked = true;
+    this.groups.members.flushAll();
     this.wake();
     await this.loop;
     // Shutdown has a budget: syncs still waiting on a slow target after this are left to finish or
@@ -87,13 +105,19 @@ export class Worker {
   /** Works until nothing is due (used by tests and the `plan` command); returns the number of items done. */
   async runUntilIdle(maxRounds = 1000): Promise<number> {
     let total = 0;
-    for (let round = 0; round < maxRounds; round += 1) {
-      const done = await this.tick();
-      await Promise.allSettled([...this.inflight]);
-      if (done === 0) return total;
-      total += done;
+    this.flushParked = true;
+    try {
+      for (let round = 0; round < maxRounds; round += 1) {
+        const done = await this.tick();
+        if (this.inflight.size > 0 && this.busy === 0) this.groups.members.flushAll();
+        await Promise.allSettled([...this.inflight]);
+        if (done === 0) return total;
+        total += done;
+      }
+      return total;
+    } finally {
+      this.flushParked = false;
     }
-    return total;
   }
 
   private async run(): Promise<void> {
@@ -104,7 +128,7 @@ export class Worker {
       } catch (error) {
         this.deps.log.error({ err: error, event: { action: 'worker.tick', outcome: 'failure' } }, 'worker round failed');
       }
-      if (done === 0 || this.inflight.size >= this.options.concurrency) {
+      if (done === 0 || this.busy >= this.options.concurrency) {
         await new Promise<void>((resolve) => {
           this.wakeUp = resolve;
           this.timer = setTimeout(resolve, this.options.pollMs);
@@ -120,7 +144,7 @@ export class Worker {
     const { store, now } = this.deps;
     const paused = await this.resumeChangedTargets();
     const leaseMs = this.options.leaseSeconds * 1000;
-    const free = this.options.concurrency - this.inflight.size;
+    const free = Math.min(this.options.concurrency - this.busy, this.options.concurrency * PARKED_PER_SLOT - this.inflight.size);
     if (free <= 0) return 0;
     const fetches = await store.claimFetches(this.owner, now(), leaseMs, free);
     await Promise.all(fetches.map((job) => this.fetch(job)));
@@ -133,10 +157,11 @@ export class Worker {
           this.deps.log.error({ err: error, event: { action: 'sync.record', outcome: 'failure' }, labels: { target: pair.target } }, 'could not record the outcome of a sync');
         })
         .finally(() => {
-        this.inflight.delete(p);
-        // A free slot is work to claim now, not at the next poll.
-        this.wake();
-      });
+          this.inflight.delete(p);
+          if (this.flushParked && this.busy === 0) this.groups.members.flushAll();
+          // A free slot is work to claim now, not at the next poll.
+          this.wake();
+        });
       this.inflight.add(p);
     }
     return fetches.length + pairs.length;
