@@ -71,8 +71,8 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
   writeFileSync(file, stringify(config));
   const args = ['dist/cli.js', 'serve', '--config', file, ...(options.worker ? [] : ['--no-worker'])];
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  // The container's Node options (Dockerfile), so the memory figures are the ones production sees.
-  const env = { ...process.env, NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=8' };
+  // The container's Node options and malloc setting (Dockerfile), so the memory figures are the ones production sees.
+  const env = { ...process.env, NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=8', MALLOC_ARENA_MAX: '2' };
   const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); if (process.env.BENCH_STDERR) process.stderr.write(d); });

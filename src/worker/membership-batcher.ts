@@ -24,13 +24,13 @@ interface GroupQueue {
 }
 
 export interface BatchTiming {
-  /** A batch goes out once no change to its group has come for this long... */
+  /** A batch goes out once no change to its group has come for this long, unless more work is queued... */
   quietMs: number;
   /** ...or once its oldest change has waited this long, or once it fills the target's chunk. */
   maxWaitMs: number;
 }
 
-export const DEFAULT_BATCH_TIMING: BatchTiming = { quietMs: 500, maxWaitMs: 5_000 };
+export const DEFAULT_BATCH_TIMING: BatchTiming = { quietMs: 500, maxWaitMs: 10_000 };
 
 /**
  * Membership changes to one group from syncs running at the same time go out as one PATCH (up to the
@@ -49,6 +49,8 @@ export class MembershipBatcher {
     private readonly timing: BatchTiming = DEFAULT_BATCH_TIMING,
     /** Told whenever a sync parks here, so the worker can use the slot it left. */
     private readonly onPark: () => void = () => undefined,
+    /** Whether more syncs are waiting to run, whose changes could still join a batch. */
+    private readonly backlog: () => boolean = () => false,
   ) {}
 
   /** Syncs waiting here for their membership change. */
@@ -84,19 +86,27 @@ export class MembershipBatcher {
     }
   }
 
+  /** The backlog ended: batches held open for it wait only for quiet now. */
+  reconsider(): void {
+    for (const [key, queue] of this.queues) this.schedule(key, queue);
+  }
+
   private schedule(key: string, queue: GroupQueue): void {
     const oldest = queue.waiting[0];
     if (queue.sending || !oldest) return;
     clearTimeout(queue.timer);
     queue.timer = undefined;
-    const wait = Math.min(this.timing.quietMs, oldest.at + this.timing.maxWaitMs - Date.now());
+    const untilMax = oldest.at + this.timing.maxWaitMs - Date.now();
+    const wait = this.backlog() ? untilMax : Math.min(this.timing.quietMs, untilMax);
     if (this.fullChunk(queue) || wait <= 0) {
       void this.drain(key, queue, false);
       return;
     }
     queue.timer = setTimeout(() => {
       queue.timer = undefined;
-      void this.drain(key, queue, true);
+      // A backlog that began while this batch waited keeps it open for more.
+      if (this.backlog() && oldest.at + this.timing.maxWaitMs > Date.now() && !this.fullChunk(queue)) this.schedule(key, queue);
+      else void this.drain(key, queue, true);
     }, wait);
   }
 

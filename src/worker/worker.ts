@@ -47,12 +47,14 @@ export class Worker {
   private readonly inflight = new Set<Promise<void>>();
   /** Set while nothing else can come to join a group batch: a settle, a shutdown. */
   private flushParked = false;
+  /** The last claim was cut short by free slots: more pairs are waiting. */
+  private backlog = false;
 
   constructor(
     private readonly deps: WorkerDeps,
     private readonly options: WorkerOptions,
   ) {
-    this.groups = new GroupResolver(deps.store, new MembershipBatcher(undefined, () => this.parked()));
+    this.groups = new GroupResolver(deps.store, new MembershipBatcher(undefined, () => this.parked(), () => this.backlog && !this.flushParked));
   }
 
   /** Slots taken by syncs doing work, not those waiting for a group batch. */
@@ -149,6 +151,9 @@ export class Worker {
     const fetches = await store.claimFetches(this.owner, now(), leaseMs, free);
     await Promise.all(fetches.map((job) => this.fetch(job)));
     const pairs = await store.claimPairs(this.owner, now(), leaseMs, free, [...paused, ...this.unknownTargets()]);
+    const hadBacklog = this.backlog;
+    this.backlog = pairs.length === free;
+    if (hadBacklog && !this.backlog) this.groups.members.reconsider();
     for (const pair of pairs) {
       const p = this.sync(pair)
         .catch((error: unknown) => {
