@@ -9,6 +9,8 @@ export interface ProxyStats {
   created: Map<string, number>;
   /** First search for an externalId: when the bridge started working on that account. */
   firstLookup: Map<string, number>;
+  /** Upstream time of each account's lookup and create, by externalId: the server's share of its latency. */
+  upstreamByAccount: Map<string, { lookupMs?: number; createMs?: number }>;
   /** Round-trip times of POST /Users at the upstream server, without the added delay. */
   upstreamPostMs: number[];
   /** Upstream time spent per method, summed (ms), to tell the server's share of a run. */
@@ -22,7 +24,7 @@ export interface ProxyStats {
 export async function startScimProxy(upstream: string, delayMs: number): Promise<{ url: string; stats: ProxyStats; reset(): void; close(): Promise<void> }> {
   const target = new URL(upstream);
   const agent = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
-  const fresh = (): ProxyStats => ({ requests: 0, writes: 0, byMethod: {}, created: new Map(), firstLookup: new Map(), upstreamPostMs: [], upstreamMsByMethod: {} });
+  const fresh = (): ProxyStats => ({ requests: 0, writes: 0, byMethod: {}, created: new Map(), firstLookup: new Map(), upstreamByAccount: new Map(), upstreamPostMs: [], upstreamMsByMethod: {} });
   let stats = fresh();
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -45,6 +47,7 @@ export async function startScimProxy(upstream: string, delayMs: number): Promise
       const answer = Buffer.from(await up.body.arrayBuffer());
       const elapsed = performance.now() - started;
       stats.upstreamMsByMethod[method] = (stats.upstreamMsByMethod[method] ?? 0) + elapsed;
+      if (lookup?.[1]) stats.upstreamByAccount.set(lookup[1], { ...stats.upstreamByAccount.get(lookup[1]), lookupMs: elapsed });
       const outHeaders: Record<string, string> = {};
       for (const [k, v] of Object.entries(up.headers)) if (typeof v === 'string' && !['connection', 'transfer-encoding', 'keep-alive'].includes(k)) outHeaders[k] = v;
       res.writeHead(up.statusCode, outHeaders);
@@ -53,7 +56,10 @@ export async function startScimProxy(upstream: string, delayMs: number): Promise
         stats.upstreamPostMs.push(elapsed);
         try {
           const externalId = (JSON.parse(body.toString()) as { externalId?: string }).externalId;
-          if (externalId) stats.created.set(externalId, performance.now());
+          if (externalId) {
+            stats.created.set(externalId, performance.now());
+            stats.upstreamByAccount.set(externalId, { ...stats.upstreamByAccount.get(externalId), createMs: elapsed });
+          }
         } catch {
           // not JSON: not ours to record
         }

@@ -25,7 +25,7 @@ describe('membership batcher', () => {
       calls.push(ids);
       return Promise.resolve();
     });
-    const batcher = new MembershipBatcher({ quietMs: 10, maxWaitMs: 100 });
+    const batcher = new MembershipBatcher({ quietMs: 10, maxWaitMs: 100, backlogMaxWaitMs: 100 });
     const contexts = ['u1', 'u2', 'u3', 'u4'].map(() => ({ exchanges: [] as never[] }));
     await Promise.all(['u1', 'u2', 'u3', 'u4'].map((u, i) => syncContext.run(contexts[i]!, () => batcher.change(t, 'g1', 'add', u, 'c'))));
     expect(calls).toEqual([['u1', 'u2', 'u3'], ['u4']]);
@@ -33,7 +33,7 @@ describe('membership batcher', () => {
 
   it('isolates a member the target refuses, and fails all on a transient error', async () => {
     const refused = target((_g, ids) => (ids.includes('bad') ? Promise.reject(new BridgeError('SCIM_REJECTED', 'no such member')) : Promise.resolve()));
-    const batcher = new MembershipBatcher({ quietMs: 10, maxWaitMs: 100 });
+    const batcher = new MembershipBatcher({ quietMs: 10, maxWaitMs: 100, backlogMaxWaitMs: 100 });
     const results = await Promise.allSettled(['u1', 'bad'].map((u) => batcher.change(refused, 'g1', 'add', u, 'c')));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
 
@@ -50,7 +50,7 @@ describe('membership batcher', () => {
       return calls.length === 1 ? new Promise<void>((r) => (release = r)) : Promise.resolve();
     });
     let parkedSeen = 0;
-    const batcher: MembershipBatcher = new MembershipBatcher({ quietMs: 20, maxWaitMs: 1_000 }, () => (parkedSeen = batcher.parked));
+    const batcher: MembershipBatcher = new MembershipBatcher({ quietMs: 20, maxWaitMs: 1_000, backlogMaxWaitMs: 1_000 }, () => (parkedSeen = batcher.parked));
     const first = batcher.change(t, 'g1', 'add', 'u1', 'c');
     await new Promise((r) => setTimeout(r, 40));
     expect(calls).toEqual([['u1']]);
@@ -71,7 +71,7 @@ describe('membership batcher', () => {
       calls.push({ at: Date.now(), ids });
       return Promise.resolve();
     }, 100);
-    const batcher = new MembershipBatcher({ quietMs: 50, maxWaitMs: 150 });
+    const batcher = new MembershipBatcher({ quietMs: 50, maxWaitMs: 150, backlogMaxWaitMs: 150 });
     const started = Date.now();
     const changes: Array<Promise<void>> = [];
     // A change every 20 ms never leaves the group quiet for 50 ms.
@@ -86,13 +86,26 @@ describe('membership batcher', () => {
     expect(calls.flatMap((c) => c.ids)).toEqual(Array.from({ length: 10 }, (_, i) => `u${i}`));
   });
 
+  it('has one group request in flight per target, whatever the group', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const t = target(async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 15));
+      inFlight -= 1;
+    });
+    const batcher = new MembershipBatcher({ quietMs: 1, maxWaitMs: 10, backlogMaxWaitMs: 10 });
+    await Promise.all(['g1', 'g2', 'g3', 'g4'].map((g) => batcher.change(t, g, 'add', 'u1', 'c')));
+    expect(most).toBe(1);
+  });
+
   it('sends everything at once when told nothing more will come', async () => {
     const calls: string[][] = [];
     const t = target((_g, ids) => {
       calls.push(ids);
       return Promise.resolve();
     });
-    const batcher = new MembershipBatcher({ quietMs: 60_000, maxWaitMs: 60_000 });
+    const batcher = new MembershipBatcher({ quietMs: 60_000, maxWaitMs: 60_000, backlogMaxWaitMs: 60_000 });
     const pending = [batcher.change(t, 'g1', 'add', 'u1', 'c'), batcher.change(t, 'g2', 'add', 'u1', 'c')];
     batcher.flushAll();
     await Promise.all(pending);

@@ -24,25 +24,31 @@ interface GroupQueue {
 }
 
 export interface BatchTiming {
-  /** A batch goes out once no change to its group has come for this long, unless more work is queued... */
+  /** A batch goes out once no change to its group has come for this long... */
   quietMs: number;
   /** ...or once its oldest change has waited this long, or once it fills the target's chunk. */
   maxWaitMs: number;
+  /** While more syncs are queued, quiet does not count and the oldest change may wait this long. */
+  backlogMaxWaitMs: number;
 }
 
-export const DEFAULT_BATCH_TIMING: BatchTiming = { quietMs: 500, maxWaitMs: 10_000 };
+export const DEFAULT_BATCH_TIMING: BatchTiming = { quietMs: 500, maxWaitMs: 2_000, backlogMaxWaitMs: 10_000 };
 
 /**
  * Membership changes to one group from syncs running at the same time go out as one PATCH (up to the
  * target's chunk size) instead of one each. A group PATCH costs a server work in proportion to the
  * group's size whatever it carries, so during a load the changes are held until the group is quiet,
  * the chunk is full or the oldest has waited `maxWaitMs`. One request at a time per group: servers
- * that read, modify and write a group back would otherwise lose one of two concurrent changes.
+ * that read, modify and write a group back would otherwise lose one of two concurrent changes. And
+ * one group request at a time per target: a large group write can hold a server for tens of
+ * milliseconds, and several at once would stall the account writes queued behind them.
  * Each sync still waits for its own change to be confirmed and gets the request that carried it in
  * its audit trail; a waiting sync is parked and does not hold one of the worker's slots.
  */
 export class MembershipBatcher {
   private readonly queues = new Map<string, GroupQueue>();
+  /** The tail of each target's chain of group requests. */
+  private readonly lanes = new Map<string, Promise<void>>();
   private waiters = 0;
 
   constructor(
@@ -82,7 +88,7 @@ export class MembershipBatcher {
       if (queue.sending || queue.waiting.length === 0) continue;
       clearTimeout(queue.timer);
       queue.timer = undefined;
-      void this.drain(key, queue, true);
+      void this.drain(key, queue, 'all');
     }
   }
 
@@ -96,17 +102,18 @@ export class MembershipBatcher {
     if (queue.sending || !oldest) return;
     clearTimeout(queue.timer);
     queue.timer = undefined;
-    const untilMax = oldest.at + this.timing.maxWaitMs - Date.now();
-    const wait = this.backlog() ? untilMax : Math.min(this.timing.quietMs, untilMax);
+    const backlog = this.backlog();
+    const untilMax = oldest.at + (backlog ? this.timing.backlogMaxWaitMs : this.timing.maxWaitMs) - Date.now();
+    const wait = backlog ? untilMax : Math.min(this.timing.quietMs, untilMax);
     if (this.fullChunk(queue) || wait <= 0) {
-      void this.drain(key, queue, false);
+      void this.drain(key, queue, 'full');
       return;
     }
     queue.timer = setTimeout(() => {
       queue.timer = undefined;
       // A backlog that began while this batch waited keeps it open for more.
-      if (this.backlog() && oldest.at + this.timing.maxWaitMs > Date.now() && !this.fullChunk(queue)) this.schedule(key, queue);
-      else void this.drain(key, queue, true);
+      if (this.backlog() && oldest.at + this.timing.backlogMaxWaitMs > Date.now() && !this.fullChunk(queue)) this.schedule(key, queue);
+      else void this.drain(key, queue, 'due');
     }, wait);
   }
 
@@ -120,22 +127,37 @@ export class MembershipBatcher {
     return op === 'add' ? target.mapping.profile.groupMemberChunk : target.mapping.profile.groupRemoveChunk;
   }
 
-  /** Sends one chunk of the oldest kind of change; `all` keeps going until nothing waits. */
-  private async drain(key: string, queue: GroupQueue, all: boolean): Promise<void> {
+  /**
+   * Sends full chunks, and with `due` also what was waiting when the batch fell due, and with `all`
+   * everything, including what arrives meanwhile. Changes that arrive during a `due` send start a
+   * batch of their own rather than going out a few at a time behind it.
+   */
+  private async drain(key: string, queue: GroupQueue, mode: 'full' | 'due' | 'all'): Promise<void> {
     queue.sending = true;
+    const due = new Set(mode === 'due' ? queue.waiting : []);
     try {
       do {
         const op = queue.waiting[0]!.op;
         const chunk = this.chunkOf(queue.target, op);
         const batch: Waiter[] = [];
         queue.waiting = queue.waiting.filter((w) => (w.op === op && batch.length < chunk ? (batch.push(w), false) : true));
-        await this.send(queue, op, batch);
-      } while (queue.waiting.length > 0 && (all || this.fullChunk(queue)));
+        await this.inLane(queue.target.name, () => this.send(queue, op, batch));
+      } while (queue.waiting.length > 0 && (mode === 'all' || due.has(queue.waiting[0]!) || this.fullChunk(queue)));
     } finally {
       queue.sending = false;
     }
     if (queue.waiting.length === 0) this.queues.delete(key);
     else this.schedule(key, queue);
+  }
+
+  private inLane(target: string, task: () => Promise<void>): Promise<void> {
+    const run = (this.lanes.get(target) ?? Promise.resolve()).then(task);
+    const tail = run.catch(() => undefined);
+    this.lanes.set(target, tail);
+    void tail.then(() => {
+      if (this.lanes.get(target) === tail) this.lanes.delete(target);
+    });
+    return run;
   }
 
   private async send(queue: GroupQueue, op: Op, waiters: Waiter[]): Promise<void> {

@@ -43,6 +43,8 @@ export class Worker {
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private wakeUp: (() => void) | undefined;
+  /** A wake that came while a round was running: the next round starts at once instead of after pollMs. */
+  private wokenDuringRound = false;
   private loop: Promise<void> | undefined;
   private readonly inflight = new Set<Promise<void>>();
   /** Set while nothing else can come to join a group batch: a settle, a shutdown. */
@@ -88,7 +90,8 @@ export class Worker {
 
   /** Called after a webhook is committed, so a change is worked on at once rather than at the next poll. */
   wake(): void {
-    this.wakeUp?.();
+    if (this.wakeUp) this.wakeUp();
+    else this.wokenDuringRound = true;
   }
 
   async stop(): Promise<void> {
@@ -124,13 +127,15 @@ export class Worker {
 
   private async run(): Promise<void> {
     while (this.running) {
+      this.wokenDuringRound = false;
       let done = 0;
       try {
         done = await this.tick();
       } catch (error) {
         this.deps.log.error({ err: error, event: { action: 'worker.tick', outcome: 'failure' } }, 'worker round failed');
       }
-      if (done === 0 || this.busy >= this.options.concurrency) {
+      const full = this.busy >= this.options.concurrency;
+      if (full || (done === 0 && !this.wokenDuringRound)) {
         await new Promise<void>((resolve) => {
           this.wakeUp = resolve;
           this.timer = setTimeout(resolve, this.options.pollMs);
