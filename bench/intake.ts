@@ -1,10 +1,16 @@
 import autocannon from 'autocannon';
-import { startBaselineServer, startBridgeProcess, type BridgeProcess } from './support/processes.js';
+import { cpuMs, startBaselineServer, startBridgeProcess, type BridgeProcess } from './support/processes.js';
 import { employee, signedDelivery } from './support/webhooks.js';
 
+/** CPU per request (µs) of the server under test and of the load generator, over one measured phase. */
+export interface CpuShare {
+  serverUs: number;
+  generatorUs: number;
+}
+
 export interface IntakeResult {
-  bridge: { rps: number; p50: number; p99: number; non2xx: number };
-  baseline: { rps: number; p50: number; p99: number };
+  bridge: { rps: number; p50: number; p99: number; non2xx: number; cpu: CpuShare };
+  baseline: { rps: number; p50: number; p99: number; cpu: CpuShare };
   fixedRate: { rate: number; rps: number; p50: number; p99: number; non2xx: number };
   peakRssMb: number;
 }
@@ -31,7 +37,19 @@ async function load(url: string, secret: string, seconds: number, overallRate?: 
   });
 }
 
+/** Runs one phase and divides the CPU the server processes and this process used by its requests. */
+async function measured<T extends { requests: number }>(pids: number[], phase: () => Promise<T>): Promise<T & { cpu: CpuShare }> {
+  const server = pids.reduce((n, pid) => n + cpuMs(pid), 0);
+  const generator = process.cpuUsage();
+  const result = await phase();
+  const serverMs = pids.reduce((n, pid) => n + cpuMs(pid), 0) - server;
+  const g = process.cpuUsage(generator);
+  const per = (ms: number) => (ms * 1000) / Math.max(1, result.requests);
+  return { ...result, cpu: { serverUs: per(serverMs), generatorUs: per((g.user + g.system) / 1000) } };
+}
+
 interface Combined {
+  requests: number;
   rps: number;
   p50: number;
   p99: number;
@@ -42,6 +60,7 @@ interface Combined {
 async function loadAll(urls: string[], secret: string, seconds: number, overallRate?: number): Promise<Combined> {
   const per = await Promise.all(urls.map((u) => load(u, secret, seconds, overallRate ? overallRate / urls.length : undefined, Math.ceil(50 / urls.length))));
   return {
+    requests: per.reduce((n, r) => n + r.requests.total, 0),
     rps: per.reduce((n, r) => n + r.requests.average, 0),
     p50: Math.max(...per.map((r) => r.latency.p50)),
     p99: Math.max(...per.map((r) => r.latency.p99)),
@@ -69,11 +88,11 @@ export async function benchIntake(seconds: number, options: { postgresUrl?: stri
     // Unmeasured warm-up: JIT, connection pools and SQLite's cache, for the server and the baseline alike.
     if (baselineServer) await load(baselineServer.url, secret, WARM_UP_SECONDS);
     await loadAll(urls, secret, WARM_UP_SECONDS);
-    const base = baselineServer ? await load(baselineServer.url, secret, seconds) : null;
-    const full = await loadAll(urls, secret, seconds);
+    const base = baselineServer ? await measured([baselineServer.child.pid!], async () => { const r = await load(baselineServer.url, secret, seconds); return { ...r, requests: r.requests.total, rps: r.requests.average }; }) : null;
+    const full = await measured(replicas.map((r) => r.child.pid!), () => loadAll(urls, secret, seconds));
     const fixed = await loadAll(urls, secret, seconds, 1000);
     return {
-      baseline: base ? { rps: base.requests.average, p50: base.latency.p50, p99: base.latency.p99 } : { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN },
+      baseline: base ? { rps: base.rps, p50: base.latency.p50, p99: base.latency.p99, cpu: base.cpu } : { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, cpu: { serverUs: Number.NaN, generatorUs: Number.NaN } },
       bridge: full,
       fixedRate: { rate: 1000, ...fixed },
       peakRssMb: Math.max(...replicas.map((r) => r.peakRssMb())),

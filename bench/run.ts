@@ -7,9 +7,9 @@ import { benchIntake, type IntakeResult } from './intake.js';
 
 /**
  * npm run bench: every figure beside its baseline measured in the same run, as a table and as JSON.
- * BENCH_SECONDS, BENCH_HIRES, BENCH_USERS and BENCH_SAMPLE shrink a run (BENCH_WARMUP: hires sent
- * before the measured ones, 200); the defaults are the published
- * ones. BENCH_ONLY picks rows (intake, latency, load); BENCH_POSTGRES=0 leaves out the PostgreSQL rows.
+ * BENCH_SECONDS, BENCH_HIRES, BENCH_USERS and BENCH_SAMPLE shrink a run; the defaults are the published
+ * ones. BENCH_WARMUP is the number of unmeasured hires before the latency run (200). BENCH_ONLY picks
+ * rows (intake, latency, load); BENCH_POSTGRES=0 leaves out the PostgreSQL rows.
  */
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const hires = Number(process.env.BENCH_HIRES ?? 2000);
@@ -65,7 +65,7 @@ if (only.includes('intake')) {
     baseline ??= r.baseline;
     results[`intake ${store.label}`] = { ...r, baseline };
     const ratio = r.bridge.rps / baseline.rps;
-    push({ what: `intake, ${store.label} (50 conn)`, measured: `${f(r.bridge.rps, 0)} req/s, p50 ${r.bridge.p50} ms, p99 ${r.bridge.p99} ms`, baseline: `${f(baseline.rps, 0)} req/s (bare route)`, ratio: `${f(ratio * 100, 0)}%`, goal: '>= 40% of baseline', met: ratio >= 0.4 && r.bridge.non2xx === 0 });
+    push({ what: `intake, ${store.label} (50 conn)`, measured: `${f(r.bridge.rps, 0)} req/s, p50 ${r.bridge.p50} ms, p99 ${r.bridge.p99} ms; CPU ${f(r.bridge.cpu.serverUs, 0)} µs/delivery (load generator ${f(r.bridge.cpu.generatorUs, 0)})`, baseline: `${f(baseline.rps, 0)} req/s (bare route); CPU ${f(baseline.cpu.serverUs, 0)} µs/request (load generator ${f(baseline.cpu.generatorUs, 0)})`, ratio: `${f(ratio * 100, 0)}%`, goal: '>= 40% of baseline', met: ratio >= 0.4 && r.bridge.non2xx === 0 });
     push({ what: `intake at 1,000/s, ${store.label}`, measured: `${f(r.fixedRate.rps, 0)} req/s, p99 ${r.fixedRate.p99} ms`, baseline: '-', ratio: '-', goal: 'p99 <= 25 ms', met: r.fixedRate.p99 <= 25 && r.fixedRate.non2xx === 0 });
     push({ what: `intake peak RSS, ${store.label}`, measured: `${f(r.peakRssMb)} MB`, baseline: '-', ratio: '-', goal: '<= 200 MB', met: r.peakRssMb <= 200 });
   }

@@ -28,6 +28,18 @@ export function peakRssMb(pid: number): number {
   }
 }
 
+/** CPU time a process has used so far (user + system), in ms, from /proc. */
+export function cpuMs(pid: number): number {
+  try {
+    // Fields after the command name; utime and stime are the 12th and 13th of them, in clock ticks.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export interface BridgeProcess {
   url: string;
   secret: string;
