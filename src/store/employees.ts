@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { employeeRecordSchema, isOlderRecord, type EmployeeRecord } from '../domain/employee.js';
+import type { IntakeBatch } from './intake-batch.js';
 import type { Database } from './schema.js';
 
 export type RecordOutcome = 'applied' | 'older' | 'unchanged';
@@ -26,6 +27,7 @@ export async function applyRecord(
   source: string,
   record: EmployeeRecord,
   now: number,
+  batch?: IntakeBatch,
 ): Promise<{ outcome: RecordOutcome; previous: EmployeeRecord | null }> {
   const values = {
     source,
@@ -35,13 +37,17 @@ export async function applyRecord(
     manager_id: record.managerId ?? null,
     updated_at: now,
   };
+  // The batch's read stands in for the first one; a write that finds the row changed reads again.
+  let known = await batch?.storedRecord(record.id);
   for (;;) {
-    const row = await trx.selectFrom('employees').select('record').where('employee_id', '=', record.id).executeTakeFirst();
-    const previous = row ? parseStoredRecord(row.record) : null;
+    const stored = known !== undefined ? known : ((await trx.selectFrom('employees').select('record').where('employee_id', '=', record.id).executeTakeFirst())?.record ?? null);
+    known = undefined;
+    const previous = stored !== null ? parseStoredRecord(stored) : null;
     if (previous && isOlderRecord(record, previous)) return { outcome: 'older', previous };
-    if (row && previous) {
-      const res = await trx.updateTable('employees').set(values).where('employee_id', '=', record.id).where('record', '=', row.record).executeTakeFirst();
+    if (stored !== null && previous) {
+      const res = await trx.updateTable('employees').set(values).where('employee_id', '=', record.id).where('record', '=', stored).executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) continue;
+      await batch?.wrote(record.id, values.record);
       return { outcome: sameContent(previous, record) ? 'unchanged' : 'applied', previous };
     }
     const res = await trx
@@ -50,6 +56,7 @@ export async function applyRecord(
       .onConflict((oc) => oc.column('employee_id').doNothing())
       .executeTakeFirst();
     if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 0) continue;
+    await batch?.wrote(record.id, values.record);
     return { outcome: 'applied', previous };
   }
 }

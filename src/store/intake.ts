@@ -1,20 +1,18 @@
 import type { Kysely } from 'kysely';
 import type { AuditEntry } from './audit.js';
 import { applyRecord, getRecord } from './employees.js';
-import { markDirty } from './pairs.js';
+import type { IntakeBatch } from './intake-batch.js';
 import type { Database } from './schema.js';
 import type { IntakeInput, IntakeResult } from './store.js';
 
-/** The whole effect of one accepted delivery, inside one transaction. */
-export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, audit: AuditEntry[]): Promise<IntakeResult> {
+/**
+ * The whole effect of one accepted delivery, inside the transaction of its batch (the deliveries that
+ * commit together): the batch holds the statements they share.
+ */
+export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, audit: AuditEntry[], batch: IntakeBatch): Promise<IntakeResult> {
   const { source, deliveryId, eventType, receivedAt: now, correlationId, intake, targets } = input;
-  const inserted = await trx
-    .insertInto('deliveries')
-    .values({ source, delivery_id: deliveryId, received_at: now, event_type: eventType, outcome: 'accepted', error: null, body: null, correlation_id: correlationId })
-    .onConflict((oc) => oc.columns(['source', 'delivery_id']).where('delivery_id', 'is not', null).doNothing())
-    .executeTakeFirst();
   const base = { at: now, correlationId, source };
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
+  if (!(await batch.isNew(input))) {
     audit.push({ ...base, action: 'delivery.duplicate', outcome: 'ignored', details: { deliveryId, eventType } });
     return { duplicate: true, applied: 0, ignored: 0 };
   }
@@ -25,7 +23,7 @@ export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, aud
   switch (intake.kind) {
     case 'records':
       for (const record of intake.records) {
-        const { outcome } = await applyRecord(trx, source, record, now);
+        const { outcome } = await applyRecord(trx, source, record, now, batch);
         const details = { deliveryId, version: record.version ?? null, sourceTimestamp: record.sourceTimestamp ?? null, status: record.status };
         if (outcome === 'older') {
           ignored += 1;
@@ -34,11 +32,12 @@ export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, aud
         }
         applied += 1;
         audit.push({ ...base, employeeId: record.id, action: outcome === 'applied' ? 'record.updated' : 'record.unchanged', outcome: 'success', details });
-        if (outcome === 'applied') await markDirty(trx, targets, record.id, now, correlationId);
+        if (outcome === 'applied') batch.markDirty(targets, record.id, now, correlationId);
       }
       break;
     case 'deleted':
       for (const id of intake.employeeIds) {
+        // Read afresh: the terminated record is built from it, so it must be the row as it is now.
         const stored = await getRecord(trx, id);
         if (!stored) {
           ignored += 1;
@@ -50,7 +49,7 @@ export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, aud
         // bring the employee back, while a genuinely newer version (a rehire) still does.
         const version = intake.version ?? (stored.version != null ? stored.version + 1 : null);
         const terminated = { ...stored, status: 'terminated' as const, version, sourceTimestamp: intake.sourceTimestamp ?? stored.sourceTimestamp };
-        const { outcome } = await applyRecord(trx, source, terminated, now);
+        const { outcome } = await applyRecord(trx, source, terminated, now, batch);
         if (outcome === 'older') {
           ignored += 1;
           audit.push({ ...base, employeeId: id, action: 'record.ignored_older', outcome: 'ignored', details: { deliveryId } });
@@ -58,7 +57,7 @@ export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, aud
         }
         applied += 1;
         audit.push({ ...base, employeeId: id, action: 'record.deleted', outcome: 'success', details: { deliveryId } });
-        if (outcome === 'applied') await markDirty(trx, targets, id, now, correlationId);
+        if (outcome === 'applied') batch.markDirty(targets, id, now, correlationId);
       }
       break;
     case 'fetch':

@@ -37,7 +37,7 @@ export class KyselyStore implements Store {
    * fsync for many webhooks under load, and still no 202 before its own delivery is durable.
    */
   intake(input: IntakeInput): Promise<IntakeResult> {
-    return this.writes.grouped((trx, audit) => applyIntake(trx, input, audit), input);
+    return this.writes.grouped((trx, audit, batch) => applyIntake(trx, input, audit, batch), input);
   }
 
   async rejectDelivery(input: RejectedDelivery): Promise<void> {

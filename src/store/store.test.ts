@@ -8,7 +8,7 @@ import type { EmployeeRecord } from '../domain/employee.js';
 import type { AuditEntry } from './audit.js';
 import { openStore } from './index.js';
 import { KyselyStore } from './kysely-store.js';
-import type { ClaimedPair, PairResult, Store } from './store.js';
+import type { ClaimedPair, IntakeInput, PairResult, Store } from './store.js';
 
 /**
  * The store contract: every case runs on SQLite and on PostgreSQL, so the one Kysely implementation
@@ -289,6 +289,43 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
     const db = (store as KyselyStore).db;
     const accepted = await db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(accepted.n)).toBe(40);
+    expect(await store.verifyAudit()).toMatchObject({ ok: true });
+  });
+
+  it('decides each delivery of one commit against the ones before it in the same commit', async () => {
+    await deliver('d0', [record({ version: 1, title: 'Engineer' })]);
+    const claimed = await store.claimPairs('w', 1500, 60_000, 10, []);
+    for (const p of claimed) await store.completePair('w', p, ok(`u-${p.target}`), [], 1600);
+    const send = (id: string, intake: IntakeInput['intake']) => store.intake({ source: 'hr', deliveryId: id, eventType: 'employee.upserted', receivedAt: 2000, correlationId: `c-${id}`, intake, targets });
+    // Queued in one turn of the event loop, so they commit together, in this order.
+    const results = await Promise.all([
+      send('d1', { kind: 'records', records: [record({ version: 3, title: 'Lead' })] }),
+      send('d2', { kind: 'records', records: [record({ version: 2, title: 'Senior' })] }),
+      send('d1', { kind: 'records', records: [record({ version: 9, title: 'Duplicate' })] }),
+      send('d3', { kind: 'records', records: [record({ version: 3, title: 'Lead' })] }),
+      send('d4', { kind: 'deleted', employeeIds: ['E-1', 'E-404'], version: 4, sourceTimestamp: null }),
+      send('d5', { kind: 'records', records: [record({ id: 'E-2', version: 1 }), record({ id: 'E-2', version: 2, title: 'Manager' })] }),
+    ]);
+    expect(results.map((r) => [r.duplicate, r.applied, r.ignored])).toEqual([
+      [false, 1, 0],
+      [false, 0, 1],
+      [true, 0, 0],
+      [false, 1, 0],
+      [false, 1, 1],
+      [false, 2, 0],
+    ]);
+    const { record: e1, pairs } = await store.employeeStatus('E-1');
+    expect([e1?.status, e1?.title, e1?.version]).toEqual(['terminated', 'Lead', 4]);
+    expect((await store.employeeStatus('E-2')).record?.title).toBe('Manager');
+    // The pairs of both employees are dirty once, under the last delivery that changed them.
+    const dirty = await store.claimPairs('w', 2100, 60_000, 10, []);
+    expect(dirty.map((p) => [p.target, p.employeeId, p.correlationId, p.scimId]).sort()).toEqual([
+      ['app1', 'E-1', 'c-d4', 'u-app1'],
+      ['app1', 'E-2', 'c-d5', null],
+      ['app2', 'E-1', 'c-d4', 'u-app2'],
+      ['app2', 'E-2', 'c-d5', null],
+    ]);
+    expect(pairs).toHaveLength(2);
     expect(await store.verifyAudit()).toMatchObject({ ok: true });
   });
 });

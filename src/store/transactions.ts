@@ -1,10 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 import { appendAudit, type AuditEntry } from './audit.js';
+import { IntakeBatch } from './intake-batch.js';
 import type { Dialect } from './migrations.js';
 import type { Database } from './schema.js';
 import type { IntakeInput } from './store.js';
 
-export type Work<T> = (trx: Kysely<Database>, audit: AuditEntry[]) => Promise<T>;
+/** A grouped write; deliveries use `batch` for the statements the batch's deliveries share. */
+export type Work<T> = (trx: Kysely<Database>, audit: AuditEntry[], batch: IntakeBatch) => Promise<T>;
 
 interface PendingWrite {
   work: Work<unknown>;
@@ -72,7 +74,7 @@ export class Transactions {
    * are grouped: other writes keep their own transactions and row locks short.
    */
   grouped<T>(work: Work<T>, intake?: IntakeInput): Promise<T> {
-    if (this.dialect === 'postgres' && !intake) return this.tx(work);
+    if (this.dialect === 'postgres' && !intake) return this.tx((trx, audit) => work(trx, audit, new IntakeBatch(trx, [])));
     return new Promise<T>((resolve, reject) => {
       this.writeQueue.push({ work, intake, resolve: resolve as (value: unknown) => void, reject });
       if (this.writing) return;
@@ -90,8 +92,10 @@ export class Transactions {
         try {
           const results = await this.tx(async (trx, audit) => {
             await this.lockEmployees(trx, intakes(batch));
+            const shared = new IntakeBatch(trx, intakes(batch));
             const out: unknown[] = [];
-            for (const item of batch) out.push(await item.work(trx, audit));
+            for (const item of batch) out.push(await item.work(trx, audit, shared));
+            await shared.finish();
             return out;
           });
           batch.forEach((item, i) => item.resolve(results[i]));
@@ -104,7 +108,10 @@ export class Transactions {
           for (const item of batch) {
             await this.tx(async (trx, audit) => {
               await this.lockEmployees(trx, intakes([item]));
-              return item.work(trx, audit);
+              const shared = new IntakeBatch(trx, intakes([item]));
+              const out = await item.work(trx, audit, shared);
+              await shared.finish();
+              return out;
             }).then(item.resolve, item.reject);
           }
         }
