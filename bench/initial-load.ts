@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
 import { startScimServer, type ScimServerHandle } from '../test/helpers/scim-servers/index.js';
-import { startBridgeProcess, type BridgeProcess } from './support/processes.js';
+import { cpuMs, cpuMsOfProgram, startBridgeProcess, type BridgeProcess } from './support/processes.js';
 import { pairCounter, untilSettled } from './support/settled.js';
 import { startScimProxy } from './support/scim-proxy.js';
 import { employee, sendAll, signedDelivery } from './support/webhooks.js';
@@ -16,6 +16,8 @@ export interface InitialLoadResult {
   resync: { seconds: number; scimWrites: number; scimRequests: number };
   verified: { accounts: number; groupMembers: number };
   peakRssMb: number;
+  /** CPU per user during the load (ms): the service's processes, the SCIM server's, PostgreSQL's. */
+  cpuPerUser: { serviceMs: number; scimServerMs: number; postgresMs: number };
 }
 
 function userBody(i: number): Record<string, unknown> {
@@ -132,10 +134,13 @@ export async function benchInitialLoad(o: LoadOptions): Promise<InitialLoadResul
     await Promise.all(replicas.map((r, i) => sendAll(r.url, perReplica[i]!, Math.ceil(32 / replicas.length))));
   };
   try {
+    const cpu = () => ({ service: replicas.reduce((n, r) => n + cpuMs(r.child.pid!), 0), scim: scim.pid ? cpuMs(scim.pid) : Number.NaN, postgres: o.postgresUrl ? cpuMsOfProgram('postgres') : Number.NaN });
+    const cpuBefore = cpu();
     const started = performance.now();
     await spread(1);
     await untilSettled(counter, users, 30 * 60_000);
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = cpu();
     const scimRequests = proxy.stats.requests;
     if (process.env.BENCH_VERBOSE) console.error('initial load, SCIM by method:', proxy.stats.byMethod, 'upstream ms:', proxy.stats.upstreamMsByMethod);
     const verified = await verify(scim, users);
@@ -157,6 +162,7 @@ export async function benchInitialLoad(o: LoadOptions): Promise<InitialLoadResul
       resync,
       verified,
       peakRssMb: Math.max(...replicas.map((r) => r.peakRssMb())),
+      cpuPerUser: { serviceMs: (cpuAfter.service - cpuBefore.service) / users, scimServerMs: (cpuAfter.scim - cpuBefore.scim) / users, postgresMs: (cpuAfter.postgres - cpuBefore.postgres) / users },
     };
   } finally {
     await counter.close();

@@ -9,7 +9,8 @@ import { benchIntake, type IntakeResult } from './intake.js';
  * npm run bench: every figure beside its baseline measured in the same run, as a table and as JSON.
  * BENCH_SECONDS, BENCH_HIRES, BENCH_USERS and BENCH_SAMPLE shrink a run; the defaults are the published
  * ones. BENCH_WARMUP is the number of unmeasured hires before the latency run (200). BENCH_ONLY picks
- * rows (intake, latency, load); BENCH_POSTGRES=0 leaves out the PostgreSQL rows.
+ * rows (intake, latency, load); BENCH_POSTGRES=0 leaves out the PostgreSQL rows, BENCH_STORES picks
+ * stores (sqlite, pg1, pg2). BENCH_LOG_DIR keeps the services' logs.
  */
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const hires = Number(process.env.BENCH_HIRES ?? 2000);
@@ -38,15 +39,16 @@ const push = (...added: Row[]) => {
 };
 const results: Record<string, unknown> = {};
 const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-const stores: Array<{ label: string; replicas: number; postgres: boolean }> = [
-  { label: 'SQLite', replicas: 1, postgres: false },
+const pickedStores = process.env.BENCH_STORES?.split(',');
+const stores: Array<{ key: string; label: string; replicas: number; postgres: boolean }> = [
+  { key: 'sqlite', label: 'SQLite', replicas: 1, postgres: false },
   ...(withPostgres
     ? [
-        { label: 'PostgreSQL, 1 replica', replicas: 1, postgres: true },
-        { label: 'PostgreSQL, 2 replicas', replicas: 2, postgres: true },
+        { key: 'pg1', label: 'PostgreSQL, 1 replica', replicas: 1, postgres: true },
+        { key: 'pg2', label: 'PostgreSQL, 2 replicas', replicas: 2, postgres: true },
       ]
     : []),
-];
+].filter((s) => !pickedStores || pickedStores.includes(s.key));
 
 async function onStore<T>(store: (typeof stores)[number], run: (url: string | undefined) => Promise<T>): Promise<T> {
   if (!store.postgres) return run(undefined);
@@ -86,7 +88,7 @@ if (only.includes('load')) {
     results[`initial load ${store.label}`] = r;
     const vsSequential = r.usersPerSecond / r.sequentialUsersPerSecond;
     const vsCapacity = r.usersPerSecond / r.concurrentUsersPerSecond;
-    push({ what: `initial load, ${store.label} (${users} users, +${delayMs} ms/round trip)`, measured: `${f(r.usersPerSecond)} users/s (${f(r.seconds)} s, ${r.scimRequests} SCIM requests; ${r.verified.groupMembers} group members)`, baseline: `(a) ${f(r.sequentialUsersPerSecond)} users/s sequential; (b) ${f(r.concurrentUsersPerSecond)} users/s server capacity (sample ${r.baselineSample})`, ratio: `${f(vsSequential)}x (a), ${f(vsCapacity * 100, 0)}% (b)`, goal: '>= 5x (a), >= 50% (b)', met: vsSequential >= 5 && vsCapacity >= 0.5 && r.verified.accounts === users && r.verified.groupMembers === users });
+    push({ what: `initial load, ${store.label} (${users} users, +${delayMs} ms/round trip)`, measured: `${f(r.usersPerSecond)} users/s (${f(r.seconds)} s, ${r.scimRequests} SCIM requests; ${r.verified.groupMembers} group members); CPU per user: service ${f(r.cpuPerUser.serviceMs, 2)} ms, SCIM server ${f(r.cpuPerUser.scimServerMs, 2)} ms${Number.isFinite(r.cpuPerUser.postgresMs) ? `, PostgreSQL ${f(r.cpuPerUser.postgresMs, 2)} ms` : ''}`, baseline: `(a) ${f(r.sequentialUsersPerSecond)} users/s sequential; (b) ${f(r.concurrentUsersPerSecond)} users/s server capacity (sample ${r.baselineSample})`, ratio: `${f(vsSequential)}x (a), ${f(vsCapacity * 100, 0)}% (b)`, goal: '>= 5x (a), >= 50% (b)', met: vsSequential >= 5 && vsCapacity >= 0.5 && r.verified.accounts === users && r.verified.groupMembers === users });
     push({ what: `no-op resync, ${store.label} (${users} unchanged)`, measured: `${r.resync.scimWrites} SCIM writes, ${f(r.resync.seconds)} s`, baseline: '-', ratio: '-', goal: '0 writes, <= 5 s', met: r.resync.scimWrites === 0 && r.resync.seconds <= 5 });
     push({ what: `initial load peak RSS, ${store.label}`, measured: `${f(r.peakRssMb)} MB`, baseline: '-', ratio: '-', goal: '<= 200 MB', met: r.peakRssMb <= 200 });
   }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,6 +38,20 @@ export function cpuMs(pid: number): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** CPU time used so far by every process of one program name on this machine (e.g. `postgres`), in ms. */
+export function cpuMsOfProgram(name: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) total += cpuMs(Number(entry));
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return total;
 }
 
 export interface BridgeProcess {
@@ -85,7 +99,11 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // The container's Node options and malloc setting (Dockerfile), so the memory figures are the ones production sees.
   const env = { ...process.env, NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=8', MALLOC_ARENA_MAX: '2' };
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  // BENCH_LOG_DIR keeps each service's log (ECS lines on stdout) for a look at a slow run.
+  const logDir = process.env.BENCH_LOG_DIR;
+  const stdout = logDir ? openSync(join(logDir, `bridge-${port}.log`), 'w') : 'ignore';
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', stdout, 'pipe'], env });
+  if (typeof stdout === 'number') closeSync(stdout);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); if (process.env.BENCH_STDERR) process.stderr.write(d); });
   const url = `http://127.0.0.1:${port}`;

@@ -14,6 +14,8 @@ export type ScimServerHandle = {
   /** Ends in `/scim/v2`, no trailing slash. */
   baseUrl: string;
   token: string;
+  /** The server's process, for benchmarks that measure its CPU. */
+  pid: number | undefined;
   listUsers(): Promise<Array<Record<string, unknown>>>;
   /** Every group with its `members`. */
   listGroups(): Promise<Array<Record<string, unknown>>>;
@@ -82,6 +84,7 @@ export async function startScimServer(kind: ScimServerKind): Promise<ScimServerH
     kind,
     baseUrl,
     token,
+    pid: child.pid,
     listUsers: () => listAll('/Users'),
     async listGroups() {
       const groups = await listAll('/Groups');
