@@ -381,6 +381,7 @@ describe.skipIf(!postgres.ok)('several replicas on PostgreSQL', () => {
     expect(rows).toEqual([
       { name: '0001_initial', n: 1 },
       { name: '0002_intended_groups', n: 1 },
+      { name: '0003_pairs_dirty_since', n: 1 },
     ]);
     const { rows: tables } = await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = ${schema.name}`.execute(db);
     expect(tables[0]?.n).toBe(9);
