@@ -21,8 +21,13 @@ import type {
   StoreStats,
 } from './store.js';
 
+/** New employees after which PostgreSQL's planner statistics are refreshed (see intake). */
+const ANALYZE_EVERY = 2_000;
+
 export class KyselyStore implements Store {
   private readonly writes: Transactions;
+  private newSinceAnalyze = 0;
+  private analyzing = false;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -36,8 +41,28 @@ export class KyselyStore implements Store {
    * Deliveries that arrive while a commit is in flight are committed together in the next one: one
    * fsync for many webhooks under load, and still no 202 before its own delivery is durable.
    */
-  intake(input: IntakeInput): Promise<IntakeResult> {
-    return this.writes.grouped((trx, audit, batch) => applyIntake(trx, input, audit, batch), input);
+  async intake(input: IntakeInput): Promise<IntakeResult> {
+    const result = await this.writes.grouped((trx, audit, batch) => applyIntake(trx, input, audit, batch), input);
+    if (this.dialect === 'postgres' && result.applied > 0) this.refreshStatistics(result.applied);
+    return result;
+  }
+
+  /**
+   * An initial load fills empty tables faster than autovacuum analyses them, and without statistics
+   * PostgreSQL plans each claim as a sort of every dirty pair (13 ms instead of 0.4 ms at 10,000). The
+   * tables are small; analysing them after every few thousand changed records keeps the plans right.
+   */
+  private refreshStatistics(changed: number): void {
+    this.newSinceAnalyze += changed;
+    if (this.newSinceAnalyze < ANALYZE_EVERY || this.analyzing) return;
+    this.newSinceAnalyze = 0;
+    this.analyzing = true;
+    void sql`analyze pairs, employees`
+      .execute(this.db)
+      .catch(() => undefined)
+      .finally(() => {
+        this.analyzing = false;
+      });
   }
 
   async rejectDelivery(input: RejectedDelivery): Promise<void> {
