@@ -56,12 +56,21 @@ export interface GroupIntent {
  * Removals cover the groups joined for certain and those an earlier sync may have joined: taking a
  * member out of a group it never reached is harmless, leaving a leaver in one is not.
  */
-export async function reconcileGroups(target: TargetRuntime, groups: GroupResolver, applied: PairApplied, wanted: readonly string[], correlationId: string, intent?: GroupIntent): Promise<void> {
+export async function reconcileGroups(
+  target: TargetRuntime,
+  groups: GroupResolver,
+  applied: PairApplied,
+  wanted: readonly string[],
+  correlationId: string,
+  intent?: GroupIntent,
+  /** After a sync that did not finish, a removal may have landed unconfirmed: join every wanted group again. */
+  uncertain = false,
+): Promise<void> {
   const scimId = applied.scimId;
   if (!scimId || !target.mapping.profile.groups) return;
   const have = new Set(applied.appliedGroups);
   const maybe = new Set([...have, ...(intent?.intended ?? [])]);
-  const joining = wanted.filter((name) => !have.has(name));
+  const joining = uncertain ? [...wanted] : wanted.filter((name) => !have.has(name));
   if (intent && target.mode === 'live' && joining.some((name) => !maybe.has(name))) {
     await intent.record([...new Set([...maybe, ...joining])].sort());
   }

@@ -118,9 +118,12 @@ export class MembershipBatcher {
   }
 
   private fullChunk(queue: GroupQueue): boolean {
-    const head = queue.waiting[0];
-    if (!head) return false;
-    return queue.waiting.filter((w) => w.op === head.op).length >= this.chunkOf(queue.target, head.op);
+    return this.fullOp(queue) !== undefined;
+  }
+
+  /** A kind of change with a full chunk waiting, so adds do not wait behind one removal or the reverse. */
+  private fullOp(queue: GroupQueue): Op | undefined {
+    return (['add', 'remove'] as const).find((op) => queue.waiting.filter((w) => w.op === op).length >= this.chunkOf(queue.target, op));
   }
 
   private chunkOf(target: TargetRuntime, op: Op): number {
@@ -137,7 +140,8 @@ export class MembershipBatcher {
     const due = new Set(mode === 'due' ? queue.waiting : []);
     try {
       do {
-        const op = queue.waiting[0]!.op;
+        const head = queue.waiting[0]!;
+        const op = mode === 'all' || due.has(head) ? head.op : (this.fullOp(queue) ?? head.op);
         const chunk = this.chunkOf(queue.target, op);
         const batch: Waiter[] = [];
         queue.waiting = queue.waiting.filter((w) => (w.op === op && batch.length < chunk ? (batch.push(w), false) : true));

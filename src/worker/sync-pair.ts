@@ -135,7 +135,7 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
     applied.state = desired;
     if (desired === 'inactive' && pair.state !== 'inactive') applied.inactiveSince = now;
     if (active) applied.inactiveSince = null;
-    await reconcileGroups(target, groups, applied, wantedGroups, correlationId, intent);
+    await reconcileGroups(target, groups, applied, wantedGroups, correlationId, intent, !trusted);
     applied.appliedHash = hash;
     return finish(action);
   } catch (error) {

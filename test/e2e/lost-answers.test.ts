@@ -77,6 +77,24 @@ describe.each(['better-auth', 'scimmy'] as const)('answers lost after %s applied
     expect((await user('E-2'))?.title).toBe('Engineer');
   });
 
+  it('puts a mover moved back into the group whose leaving was applied with its answer lost', async () => {
+    await bridge.send(employee('E-4'));
+    await bridge.settle();
+    const id = (await user('E-4'))!.id as string;
+    const engineering = (await scim.listGroups()).find((g) => g.displayName === 'dept-engineering')!.id as string;
+    proxy.scripted.push({ method: 'PATCH', path: new RegExp(`/Groups/${engineering}$`), fault: 'hang', afterForward: true });
+    await bridge.send(employee('E-4', { version: 2, department: 'Finance' }));
+    await bridge.settle();
+    expect(proxy.scripted).toEqual([]);
+    expect(await members('dept-engineering')).not.toContain(id);
+
+    await bridge.send(employee('E-4', { version: 3 }));
+    afterRetryDelay();
+    await bridge.settle();
+    expect(await members('dept-engineering')).toContain(id);
+    expect(await members('dept-finance')).not.toContain(id);
+  });
+
   it('takes a mover back out of a group whose join was applied with its answer lost', async () => {
     await bridge.send(employee('E-3'));
     await bridge.settle();
