@@ -1,13 +1,11 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { ROWS_PER_STATEMENT, markPairsDirty, type DirtyPair } from './pairs.js';
 import type { Database } from './schema.js';
 import type { IntakeInput } from './store.js';
 
 const deliveryKey = (source: string, deliveryId: string) => `${source}\u0000${deliveryId}`;
 
-/** Ids per statement: well under SQLite's 32,766 bound parameters and PostgreSQL's 65,535. */
-const CHUNK = 500;
-
-function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+function chunks<T>(items: readonly T[], size = ROWS_PER_STATEMENT): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
@@ -24,7 +22,7 @@ export class IntakeBatch {
   private rows: Promise<Map<string, string | null>> | undefined;
   private readonly claimed = new Set<string>();
   /** (target, employee) -> the correlation id of the latest delivery that marked it dirty. */
-  private readonly dirty = new Map<string, { target: string; employeeId: string; correlationId: string; now: number }>();
+  private readonly dirty = new Map<string, DirtyPair>();
 
   constructor(
     private readonly trx: Kysely<Database>,
@@ -62,39 +60,7 @@ export class IntakeBatch {
 
   /** Writes the pairs marked dirty; runs after every delivery of the batch, in the same transaction. */
   async finish(): Promise<void> {
-    // One row per pair: PostgreSQL refuses an upsert that touches the same row twice.
-    for (const part of chunks([...this.dirty.values()])) {
-      await this.trx
-        .insertInto('pairs')
-        .values(
-          part.map(({ target, employeeId, correlationId, now }) => ({
-            target,
-            employee_id: employeeId,
-            dirty: 1,
-            generation: 1,
-            dirty_since: now,
-            next_attempt_at: 0,
-            attempts: 0,
-            lease_until: 0,
-            state: 'none',
-            status: 'pending',
-            correlation_id: correlationId,
-            updated_at: now,
-          })),
-        )
-        .onConflict((oc) =>
-          oc.columns(['target', 'employee_id']).doUpdateSet((eb) => ({
-            dirty: 1,
-            generation: sql`pairs.generation + 1`,
-            dirty_since: sql`coalesce(pairs.dirty_since, ${eb.ref('excluded.dirty_since')})`,
-            next_attempt_at: 0,
-            attempts: 0,
-            correlation_id: eb.ref('excluded.correlation_id'),
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
-        )
-        .execute();
-    }
+    await markPairsDirty(this.trx, [...this.dirty.values()]);
     this.dirty.clear();
   }
 

@@ -4,7 +4,7 @@ import { verifyAuditChain, type AuditEntry } from './audit.js';
 import { applyRecord, getRecord, parseStoredRecord } from './employees.js';
 import { applyIntake } from './intake.js';
 import type { Dialect } from './migrations.js';
-import { markDirty, markReportsDirty } from './pairs.js';
+import { claimCandidates, markDirty, markReportsDirty } from './pairs.js';
 import type { Database, PairsTable } from './schema.js';
 import { Transactions, type AuditListener } from './transactions.js';
 import type {
@@ -162,24 +162,7 @@ export class KyselyStore implements Store {
 
   async claimPairs(owner: string, now: number, leaseMs: number, limit: number, excluded: readonly string[]): Promise<ClaimedPair[]> {
     return this.writes.grouped(async (trx) => {
-      // Dirty pairs and due checks are read apart, each in the order of its own index, so a claim costs
-      // the pairs it skips (leased, waiting to retry), not a sort of every dirty pair.
-      const candidates = (which: 'dirty' | 'due') => {
-        let q = trx
-          .selectFrom('pairs')
-          .leftJoin('employees', 'employees.employee_id', 'pairs.employee_id')
-          .selectAll('pairs')
-          .select('employees.record')
-          .where('pairs.next_attempt_at', '<=', now)
-          .where('pairs.lease_until', '<', now)
-          .limit(limit);
-        q = which === 'dirty' ? q.where('pairs.dirty', '=', 1).orderBy('pairs.dirty', 'asc').orderBy('pairs.dirty_since', 'asc') : q.where('pairs.dirty', '=', 0).where('pairs.next_check_at', '<=', now).orderBy('pairs.next_check_at', 'asc');
-        if (excluded.length) q = q.where('pairs.target', 'not in', excluded);
-        if (this.dialect === 'postgres') q = q.forUpdate('pairs').skipLocked();
-        return q.execute();
-      };
-      const due = (r: { dirty_since: number | null; next_check_at: number | null }) => Number(r.dirty_since ?? r.next_check_at ?? 0);
-      const rows = [...(await candidates('dirty')), ...(await candidates('due'))].sort((a, b) => due(a) - due(b)).slice(0, limit);
+      const rows = await claimCandidates(trx, this.dialect, now, limit, excluded);
       const claimed: ClaimedPair[] = [];
       for (const r of rows) {
         const res = await trx

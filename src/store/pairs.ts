@@ -1,48 +1,64 @@
 import { sql, type Kysely } from 'kysely';
+import type { Dialect } from './migrations.js';
 import type { Database } from './schema.js';
 
+/** One pair to mark dirty, with the delivery that changed it. */
+export interface DirtyPair {
+  target: string;
+  employeeId: string;
+  correlationId: string;
+  now: number;
+}
+
+/** Rows per statement: well under SQLite's 32,766 bound parameters and PostgreSQL's 65,535. */
+export const ROWS_PER_STATEMENT = 500;
+
 /**
- * Marks the employee's pair at every target dirty. `generation` lets a sync that was already running
- * notice on completion that a newer change arrived, so that change is not lost.
+ * Marks pairs dirty, creating those that do not exist yet. `generation` lets a sync that was already
+ * running notice on completion that a newer change arrived, so that change is not lost. Each pair may
+ * appear once: PostgreSQL refuses an upsert that touches the same row twice.
  */
-export async function markDirty(
-  trx: Kysely<Database>,
-  targets: readonly string[],
-  employeeId: string,
-  now: number,
-  correlationId: string,
-): Promise<void> {
-  if (targets.length === 0) return;
-  await trx
-    .insertInto('pairs')
-    .values(
-      targets.map((target) => ({
-        target,
-        employee_id: employeeId,
-        dirty: 1,
-        generation: 1,
-        dirty_since: now,
-        next_attempt_at: 0,
-        attempts: 0,
-        lease_until: 0,
-        state: 'none',
-        status: 'pending',
-        correlation_id: correlationId,
-        updated_at: now,
-      })),
-    )
-    .onConflict((oc) =>
-      oc.columns(['target', 'employee_id']).doUpdateSet({
-        dirty: 1,
-        generation: sql`pairs.generation + 1`,
-        dirty_since: sql`coalesce(pairs.dirty_since, ${now})`,
-        next_attempt_at: 0,
-        attempts: 0,
-        correlation_id: correlationId,
-        updated_at: now,
-      }),
-    )
-    .execute();
+export async function markPairsDirty(trx: Kysely<Database>, pairs: readonly DirtyPair[]): Promise<void> {
+  for (let i = 0; i < pairs.length; i += ROWS_PER_STATEMENT) {
+    await trx
+      .insertInto('pairs')
+      .values(
+        pairs.slice(i, i + ROWS_PER_STATEMENT).map(({ target, employeeId, correlationId, now }) => ({
+          target,
+          employee_id: employeeId,
+          dirty: 1,
+          generation: 1,
+          dirty_since: now,
+          next_attempt_at: 0,
+          attempts: 0,
+          lease_until: 0,
+          state: 'none',
+          status: 'pending',
+          correlation_id: correlationId,
+          updated_at: now,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(['target', 'employee_id']).doUpdateSet((eb) => ({
+          dirty: 1,
+          generation: sql`pairs.generation + 1`,
+          dirty_since: sql`coalesce(pairs.dirty_since, ${eb.ref('excluded.dirty_since')})`,
+          next_attempt_at: 0,
+          attempts: 0,
+          correlation_id: eb.ref('excluded.correlation_id'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  }
+}
+
+/** Marks the employee's pair at every target dirty. */
+export function markDirty(trx: Kysely<Database>, targets: readonly string[], employeeId: string, now: number, correlationId: string): Promise<void> {
+  return markPairsDirty(
+    trx,
+    targets.map((target) => ({ target, employeeId, correlationId, now })),
+  );
 }
 
 /** When a manager first gets an account at a target, their reports there can now point at it. */
@@ -61,4 +77,29 @@ export async function markReportsDirty(trx: Kysely<Database>, target: string, ma
     .where('employee_id', 'in', (qb) => qb.selectFrom('employees').select('employee_id').where('manager_id', '=', managerId))
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * The pairs a worker may claim now, oldest first, with their employee's record. Dirty pairs and due
+ * checks are read apart, each in the order of its own index, so a claim costs the pairs it skips
+ * (leased, waiting to retry), not a sort of every dirty pair. PostgreSQL locks them until the claim
+ * commits and skips those another replica is claiming.
+ */
+export async function claimCandidates(trx: Kysely<Database>, dialect: Dialect, now: number, limit: number, excludedTargets: readonly string[]) {
+  const candidates = (which: 'dirty' | 'due') => {
+    let q = trx
+      .selectFrom('pairs')
+      .leftJoin('employees', 'employees.employee_id', 'pairs.employee_id')
+      .selectAll('pairs')
+      .select('employees.record')
+      .where('pairs.next_attempt_at', '<=', now)
+      .where('pairs.lease_until', '<', now)
+      .limit(limit);
+    q = which === 'dirty' ? q.where('pairs.dirty', '=', 1).orderBy('pairs.dirty', 'asc').orderBy('pairs.dirty_since', 'asc') : q.where('pairs.dirty', '=', 0).where('pairs.next_check_at', '<=', now).orderBy('pairs.next_check_at', 'asc');
+    if (excludedTargets.length) q = q.where('pairs.target', 'not in', excludedTargets);
+    if (dialect === 'postgres') q = q.forUpdate('pairs').skipLocked();
+    return q.execute();
+  };
+  const dueAt = (r: { dirty_since: number | null; next_check_at: number | null }) => Number(r.dirty_since ?? r.next_check_at ?? 0);
+  return [...(await candidates('dirty')), ...(await candidates('due'))].sort((a, b) => dueAt(a) - dueAt(b)).slice(0, limit);
 }

@@ -105,20 +105,16 @@ export class MembershipBatcher {
     const backlog = this.backlog();
     const untilMax = oldest.at + (backlog ? this.timing.backlogMaxWaitMs : this.timing.maxWaitMs) - Date.now();
     const wait = backlog ? untilMax : Math.min(this.timing.quietMs, untilMax);
-    if (this.fullChunk(queue) || wait <= 0) {
+    if (this.fullOp(queue) !== undefined || wait <= 0) {
       void this.drain(key, queue, 'full');
       return;
     }
     queue.timer = setTimeout(() => {
       queue.timer = undefined;
       // A backlog that began while this batch waited keeps it open for more.
-      if (this.backlog() && oldest.at + this.timing.backlogMaxWaitMs > Date.now() && !this.fullChunk(queue)) this.schedule(key, queue);
+      if (this.backlog() && oldest.at + this.timing.backlogMaxWaitMs > Date.now() && this.fullOp(queue) === undefined) this.schedule(key, queue);
       else void this.drain(key, queue, 'due');
     }, wait);
-  }
-
-  private fullChunk(queue: GroupQueue): boolean {
-    return this.fullOp(queue) !== undefined;
   }
 
   /** A kind of change with a full chunk waiting, so adds do not wait behind one removal or the reverse. */
@@ -146,7 +142,7 @@ export class MembershipBatcher {
         const batch: Waiter[] = [];
         queue.waiting = queue.waiting.filter((w) => (w.op === op && batch.length < chunk ? (batch.push(w), false) : true));
         await this.inLane(queue.target.name, () => this.send(queue, op, batch));
-      } while (queue.waiting.length > 0 && (mode === 'all' || due.has(queue.waiting[0]!) || this.fullChunk(queue)));
+      } while (queue.waiting.length > 0 && (mode === 'all' || due.has(queue.waiting[0]!) || this.fullOp(queue) !== undefined));
     } finally {
       queue.sending = false;
     }

@@ -155,7 +155,7 @@ export class Worker {
     if (free <= 0) return 0;
     const fetches = await store.claimFetches(this.owner, now(), leaseMs, free);
     await Promise.all(fetches.map((job) => this.fetch(job)));
-    const pairs = await store.claimPairs(this.owner, now(), leaseMs, free, [...paused, ...this.unknownTargets()]);
+    const pairs = await store.claimPairs(this.owner, now(), leaseMs, free, paused);
     const hadBacklog = this.backlog;
     this.backlog = pairs.length === free;
     if (hadBacklog && !this.backlog) this.groups.members.reconsider();
@@ -175,10 +175,6 @@ export class Worker {
       this.inflight.add(p);
     }
     return fetches.length + pairs.length;
-  }
-
-  private unknownTargets(): string[] {
-    return [];
   }
 
   private async resumeChangedTargets(): Promise<string[]> {

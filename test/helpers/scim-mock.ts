@@ -1,6 +1,7 @@
 import { MockAgent, type Dispatcher } from 'undici';
 import { BridgeError } from '../../src/domain/errors.js';
 import type { ScimJson, TargetProfile } from '../../src/mapping/types.js';
+import { defaultProfile } from '../../src/mapping/index.js';
 import { createScimTarget } from '../../src/scim/index.js';
 import type { ScimClientOptions, ScimExchange } from '../../src/scim/types.js';
 
@@ -10,17 +11,7 @@ import type { ScimClientOptions, ScimExchange } from '../../src/scim/types.js';
  */
 export const MOCK_ORIGIN = 'http://scim.test';
 
-export const TEST_PROFILE: TargetProfile = {
-  update: 'patch',
-  userLookup: ['externalId', 'userName'],
-  manager: 'enterprise',
-  groups: true,
-  groupMemberChunk: 50,
-  groupRemoveChunk: 10,
-  maxPatchOperations: 20,
-  requestsPerSecond: 1000,
-  escapedFilterValues: true,
-};
+export const TEST_PROFILE: TargetProfile = { ...defaultProfile, groupMemberChunk: 50, groupRemoveChunk: 10, maxPatchOperations: 20, requestsPerSecond: 1000 };
 
 export interface SentRequest {
   method: string;
