@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './migrations.js';
+import { rowChunks } from './row-chunks.js';
 import type { AuditTable, Database } from './schema.js';
 
 /** One piece of evidence: a delivery received, a decision taken, a SCIM request and its outcome. */
@@ -60,9 +61,7 @@ export async function appendAudit(trx: Kysely<Database>, dialect: Dialect, entri
     prev = hash;
     return row;
   });
-  for (let i = 0; i < rows.length; i += 200) {
-    await trx.insertInto('audit').values(rows.slice(i, i + 200)).execute();
-  }
+  for (const part of rowChunks(rows, dialect)) await trx.insertInto('audit').values(part).execute();
 }
 
 export interface AuditVerification {

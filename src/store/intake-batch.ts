@@ -1,15 +1,11 @@
 import type { Kysely } from 'kysely';
-import { ROWS_PER_STATEMENT, markPairsDirty, type DirtyPair } from './pairs.js';
+import type { Dialect } from './migrations.js';
+import { markPairsDirty, type DirtyPair } from './pairs.js';
+import { rowChunks } from './row-chunks.js';
 import type { Database } from './schema.js';
 import type { IntakeInput } from './store.js';
 
 const deliveryKey = (source: string, deliveryId: string) => `${source}\u0000${deliveryId}`;
-
-function chunks<T>(items: readonly T[], size = ROWS_PER_STATEMENT): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /**
  * The statements the deliveries committed together can share: one insert of all their delivery rows,
@@ -26,6 +22,7 @@ export class IntakeBatch {
 
   constructor(
     private readonly trx: Kysely<Database>,
+    private readonly dialect: Dialect,
     private readonly inputs: readonly IntakeInput[],
   ) {}
 
@@ -60,13 +57,13 @@ export class IntakeBatch {
 
   /** Writes the pairs marked dirty; runs after every delivery of the batch, in the same transaction. */
   async finish(): Promise<void> {
-    await markPairsDirty(this.trx, [...this.dirty.values()]);
+    await markPairsDirty(this.trx, this.dialect, [...this.dirty.values()]);
     this.dirty.clear();
   }
 
   private async insertDeliveries(): Promise<Set<string>> {
     const accepted = new Set<string>();
-    for (const part of chunks(this.inputs)) {
+    for (const part of rowChunks(this.inputs, this.dialect)) {
       const rows = await this.trx
         .insertInto('deliveries')
         .values(part.map((i) => ({ source: i.source, delivery_id: i.deliveryId, received_at: i.receivedAt, event_type: i.eventType, outcome: 'accepted', error: null, body: null, correlation_id: i.correlationId })))
@@ -85,7 +82,7 @@ export class IntakeBatch {
       else if (intake.kind === 'deleted') intake.employeeIds.forEach((id) => ids.add(id));
     }
     const rows = new Map<string, string | null>([...ids].map((id) => [id, null]));
-    for (const part of chunks([...ids])) {
+    for (const part of rowChunks([...ids], this.dialect)) {
       if (part.length === 0) continue;
       const found = await this.trx.selectFrom('employees').select(['employee_id', 'record']).where('employee_id', 'in', part).execute();
       for (const r of found) rows.set(r.employee_id, r.record);

@@ -144,7 +144,7 @@ export class KyselyStore implements Store {
       }
       const { outcome } = await applyRecord(trx, job.source, effective, now);
       audit.push({ ...base, action: 'record.fetched', outcome: outcome === 'older' ? 'ignored' : 'success', details: { result: outcome, found: record !== null, status: effective.status } });
-      if (outcome === 'applied') await markDirty(trx, targets, job.employeeId, now, job.correlationId);
+      if (outcome === 'applied') await markDirty(trx, this.dialect, targets, job.employeeId, now, job.correlationId);
     });
   }
 
@@ -317,7 +317,7 @@ export class KyselyStore implements Store {
       const ids = employeeId
         ? [employeeId]
         : (await trx.selectFrom('employees').select('employee_id').execute()).map((r) => r.employee_id);
-      for (const id of ids) await markDirty(trx, targets, id, now, correlationId);
+      for (const id of ids) await markDirty(trx, this.dialect, targets, id, now, correlationId);
       audit.push({ at: now, correlationId, action: 'pairs.requeued', outcome: 'success', employeeId, details: { employees: ids.length } });
       return ids.length;
     });

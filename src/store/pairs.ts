@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './migrations.js';
+import { rowChunks } from './row-chunks.js';
 import type { Database } from './schema.js';
 
 /** One pair to mark dirty, with the delivery that changed it. */
@@ -10,20 +11,17 @@ export interface DirtyPair {
   now: number;
 }
 
-/** Rows per statement: well under SQLite's 32,766 bound parameters and PostgreSQL's 65,535. */
-export const ROWS_PER_STATEMENT = 500;
-
 /**
  * Marks pairs dirty, creating those that do not exist yet. `generation` lets a sync that was already
  * running notice on completion that a newer change arrived, so that change is not lost. Each pair may
  * appear once: PostgreSQL refuses an upsert that touches the same row twice.
  */
-export async function markPairsDirty(trx: Kysely<Database>, pairs: readonly DirtyPair[]): Promise<void> {
-  for (let i = 0; i < pairs.length; i += ROWS_PER_STATEMENT) {
+export async function markPairsDirty(trx: Kysely<Database>, dialect: Dialect, pairs: readonly DirtyPair[]): Promise<void> {
+  for (const part of rowChunks(pairs, dialect)) {
     await trx
       .insertInto('pairs')
       .values(
-        pairs.slice(i, i + ROWS_PER_STATEMENT).map(({ target, employeeId, correlationId, now }) => ({
+        part.map(({ target, employeeId, correlationId, now }) => ({
           target,
           employee_id: employeeId,
           dirty: 1,
@@ -54,9 +52,10 @@ export async function markPairsDirty(trx: Kysely<Database>, pairs: readonly Dirt
 }
 
 /** Marks the employee's pair at every target dirty. */
-export function markDirty(trx: Kysely<Database>, targets: readonly string[], employeeId: string, now: number, correlationId: string): Promise<void> {
+export function markDirty(trx: Kysely<Database>, dialect: Dialect, targets: readonly string[], employeeId: string, now: number, correlationId: string): Promise<void> {
   return markPairsDirty(
     trx,
+    dialect,
     targets.map((target) => ({ target, employeeId, correlationId, now })),
   );
 }

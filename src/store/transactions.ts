@@ -74,7 +74,7 @@ export class Transactions {
    * are grouped: other writes keep their own transactions and row locks short.
    */
   grouped<T>(work: Work<T>, intake?: IntakeInput): Promise<T> {
-    if (this.dialect === 'postgres' && !intake) return this.tx((trx, audit) => work(trx, audit, new IntakeBatch(trx, [])));
+    if (this.dialect === 'postgres' && !intake) return this.tx((trx, audit) => work(trx, audit, new IntakeBatch(trx, this.dialect, [])));
     return new Promise<T>((resolve, reject) => {
       this.writeQueue.push({ work, intake, resolve: resolve as (value: unknown) => void, reject });
       if (this.writing) return;
@@ -92,7 +92,7 @@ export class Transactions {
         try {
           const results = await this.tx(async (trx, audit) => {
             await this.lockEmployees(trx, intakes(batch));
-            const shared = new IntakeBatch(trx, intakes(batch));
+            const shared = new IntakeBatch(trx, this.dialect, intakes(batch));
             const out: unknown[] = [];
             for (const item of batch) out.push(await item.work(trx, audit, shared));
             await shared.finish();
@@ -108,7 +108,7 @@ export class Transactions {
           for (const item of batch) {
             await this.tx(async (trx, audit) => {
               await this.lockEmployees(trx, intakes([item]));
-              const shared = new IntakeBatch(trx, intakes([item]));
+              const shared = new IntakeBatch(trx, this.dialect, intakes([item]));
               const out = await item.work(trx, audit, shared);
               await shared.finish();
               return out;
