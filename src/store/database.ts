@@ -7,10 +7,13 @@ import pg from 'pg';
 import { migrationProvider, type Dialect } from './migrations.js';
 import { withStatementCache } from './sqlite-statements.js';
 import type { Database } from './schema.js';
+import { WalSync } from './wal-sync.js';
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** SQLite in WAL mode: the sync that makes its commits durable (ADR 9). */
+  wal?: WalSync;
 }
 
 /** Held for the whole migration by the replica that runs it; the others wait, then find nothing to do. */
@@ -21,8 +24,8 @@ const MIGRATION_LOCK_KEY = 7203310;
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
 
 /**
- * Opens the store named by `store.url`. SQLite runs in WAL with synchronous=FULL: a 202 means the
- * delivery survives a power cut, not only a process crash. PostgreSQL is for several replicas on one
+ * Opens the store named by `store.url`. SQLite runs in WAL, and no write is answered before the WAL is
+ * synced (ADR 9): a 202 means the delivery survives a power cut, not only a process crash. PostgreSQL is for several replicas on one
  * database; the schema is the connection's current schema (`?options=-c search_path=...` picks another).
  */
 export async function openDatabase(url: string, baseDir = process.cwd()): Promise<OpenedDatabase> {
@@ -31,13 +34,17 @@ export async function openDatabase(url: string, baseDir = process.cwd()): Promis
     const path = file === ':memory:' ? file : resolve(baseDir, file);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const sqlite = new SqliteDatabase(path);
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = FULL');
+    const journal = String(sqlite.pragma('journal_mode = WAL', { simple: true }));
+    // Commits sync the WAL off the event loop (WalSync). Where WAL is not possible (an in-memory
+    // database, a file system without shared memory), every commit syncs as it runs.
+    const wal = journal === 'wal' ? new WalSync(`${path}-wal`) : undefined;
+    sqlite.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     await migrate(db, 'sqlite');
-    return { db, dialect: 'sqlite' };
+    await wal?.sync();
+    return { db, dialect: 'sqlite', ...(wal ? { wal } : {}) };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });

@@ -6,6 +6,6 @@ import type { Store } from './store.js';
 export type * from './store.js';
 
 export async function openStore(url: string, onAudit?: AuditListener, baseDir?: string): Promise<Store> {
-  const { db, dialect } = await openDatabase(url, baseDir);
-  return new KyselyStore(db, dialect, onAudit);
+  const { db, dialect, wal } = await openDatabase(url, baseDir);
+  return new KyselyStore(db, dialect, onAudit, wal);
 }

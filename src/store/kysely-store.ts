@@ -6,6 +6,7 @@ import { applyIntake } from './intake.js';
 import type { Dialect } from './migrations.js';
 import { claimCandidates, markDirty, markReportsDirty } from './pairs.js';
 import type { Database, PairsTable } from './schema.js';
+import type { CommitSync } from './wal-sync.js';
 import { Transactions, type AuditListener } from './transactions.js';
 import type {
   AccountState,
@@ -33,8 +34,9 @@ export class KyselyStore implements Store {
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
     onAudit: AuditListener = () => {},
+    private readonly wal?: CommitSync,
   ) {
-    this.writes = new Transactions(db, dialect, onAudit);
+    this.writes = new Transactions(db, dialect, onAudit, wal?.sync);
   }
 
   /**
@@ -366,10 +368,12 @@ export class KyselyStore implements Store {
   }
 
   async ping(): Promise<void> {
+    this.wal?.check();
     await sql`select 1`.execute(this.db);
   }
 
   async close(): Promise<void> {
+    await this.wal?.close();
     await this.db.destroy();
   }
 }

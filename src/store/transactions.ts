@@ -3,6 +3,7 @@ import { appendAudit, type AuditEntry } from './audit.js';
 import { IntakeBatch } from './intake-batch.js';
 import type { Dialect } from './migrations.js';
 import type { Database } from './schema.js';
+import { alreadyDurable, type Durability } from './wal-sync.js';
 import type { IntakeInput } from './store.js';
 
 /** A grouped write; deliveries use `batch` for the statements the batch's deliveries share. */
@@ -42,19 +43,27 @@ export class Transactions {
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
     private readonly onAudit: AuditListener,
+    private readonly durable: Durability = alreadyDurable,
   ) {}
 
   async tx<T>(work: (trx: Kysely<Database>, audit: AuditEntry[]) => Promise<T>): Promise<T> {
+    const { value, audit } = await this.commit(work);
+    await this.durable();
+    if (audit.length) this.onAudit(audit);
+    return value;
+  }
+
+  /** Runs `work` in a transaction with its audit rows and commits it; durable only after `durable()`. */
+  private async commit<T>(work: (trx: Kysely<Database>, audit: AuditEntry[]) => Promise<T>): Promise<{ value: T; audit: AuditEntry[] }> {
     for (let attempt = 1; ; attempt += 1) {
       const audit: AuditEntry[] = [];
       try {
-        const result = await this.db.transaction().execute(async (trx) => {
-          const value = await work(trx, audit);
+        const value = await this.db.transaction().execute(async (trx) => {
+          const result = await work(trx, audit);
           await appendAudit(trx, this.dialect, audit);
-          return value;
+          return result;
         });
-        if (audit.length) this.onAudit(audit);
-        return result;
+        return { value, audit };
       } catch (error) {
         // Replicas that touch the same employees in a different order can deadlock; PostgreSQL aborts
         // one of them, which has then changed nothing and can simply run again.
@@ -66,11 +75,13 @@ export class Transactions {
 
   private readonly writeQueue: PendingWrite[] = [];
   private writing = false;
+  /** The sync that will answer the last batch committed; settles, never rejects. */
+  private syncing: Promise<void> = Promise.resolve();
 
   /**
    * A write transaction that shares its commit with the others queued in the same turn of the event
-   * loop. On SQLite every commit is an fsync that blocks the loop, so the webhook route and the worker
-   * together pay one per turn instead of one per delivery and per pair. On PostgreSQL only deliveries
+   * loop. On SQLite every commit is a WAL write and sync, so the webhook route and the worker together
+   * pay one per turn instead of one per delivery and per pair. On PostgreSQL only deliveries
    * are grouped: other writes keep their own transactions and row locks short.
    */
   grouped<T>(work: Work<T>, intake?: IntakeInput): Promise<T> {
@@ -87,10 +98,13 @@ export class Transactions {
   private async flushWrites(): Promise<void> {
     try {
       while (this.writeQueue.length > 0) {
+        // Writes that arrive while a sync runs wait for it and then commit together: one commit and one
+        // sync for all of them, and the event loop stays free to read more meanwhile.
+        await this.syncing;
         const batch = this.writeQueue.splice(0, MAX_WRITE_BATCH);
         const intakes = (items: readonly PendingWrite[]) => items.flatMap((item) => (item.intake ? [item.intake] : []));
         try {
-          const results = await this.tx(async (trx, audit) => {
+          const { value: results, audit } = await this.commit(async (trx, audit) => {
             await this.lockEmployees(trx, intakes(batch));
             const shared = new IntakeBatch(trx, this.dialect, intakes(batch));
             const out: unknown[] = [];
@@ -98,7 +112,15 @@ export class Transactions {
             await shared.finish();
             return out;
           });
-          batch.forEach((item, i) => item.resolve(results[i]));
+          this.syncing = this.durable()
+            .then(
+              () => {
+                batch.forEach((item, i) => item.resolve(results[i]));
+                if (audit.length) this.onAudit(audit);
+              },
+              (error: unknown) => batch.forEach((item) => item.reject(error)),
+            )
+            .catch(() => undefined);
         } catch (error) {
           if (batch.length === 1) {
             batch[0]!.reject(error);
