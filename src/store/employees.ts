@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
 import { employeeRecordSchema, isOlderRecord, type EmployeeRecord } from '../domain/employee.js';
 import type { IntakeBatch } from './intake-batch.js';
-import type { Database } from './schema.js';
+import type { Dialect } from './migrations.js';
+import { rowChunks } from './row-chunks.js';
+import type { Database, EmployeesTable } from './schema.js';
 
 export type RecordOutcome = 'applied' | 'older' | 'unchanged';
 
@@ -18,9 +20,9 @@ function sameContent(a: EmployeeRecord, b: EmployeeRecord): boolean {
 /**
  * Stores `record` unless the stored one is newer. Runs inside the caller's transaction.
  *
- * The write only lands if the row is still the one the decision was made on: replicas that receive two
- * versions of one employee at the same moment each re-read and decide again, so an older record never
- * overwrites a newer one and a first insert never fails on the other's.
+ * Outside a batch the write only lands if the row is still the one the decision was made on: a writer
+ * that finds it changed reads again and decides again, so an older record never overwrites a newer one
+ * and a first insert never fails on another's.
  */
 export async function applyRecord(
   trx: Kysely<Database>,
@@ -37,17 +39,22 @@ export async function applyRecord(
     manager_id: record.managerId ?? null,
     updated_at: now,
   };
-  // The batch's read stands in for the first one; a write that finds the row changed reads again.
-  let known = await batch?.storedRecord(record.id);
+  // In a batch the record as the batch last saw it is current (the batch's employees are locked, see
+  // employee-locks.ts), and the write waits for the batch's one upsert.
+  const seen = await batch?.storedRecord(record.id);
+  if (batch && seen !== undefined) {
+    const previous = seen !== null ? parseStoredRecord(seen) : null;
+    if (previous && isOlderRecord(record, previous)) return { outcome: 'older', previous };
+    batch.write({ employee_id: record.id, ...values });
+    return { outcome: previous && sameContent(previous, record) ? 'unchanged' : 'applied', previous };
+  }
   for (;;) {
-    const stored = known !== undefined ? known : ((await trx.selectFrom('employees').select('record').where('employee_id', '=', record.id).executeTakeFirst())?.record ?? null);
-    known = undefined;
+    const stored = (await trx.selectFrom('employees').select('record').where('employee_id', '=', record.id).executeTakeFirst())?.record ?? null;
     const previous = stored !== null ? parseStoredRecord(stored) : null;
     if (previous && isOlderRecord(record, previous)) return { outcome: 'older', previous };
     if (stored !== null && previous) {
       const res = await trx.updateTable('employees').set(values).where('employee_id', '=', record.id).where('record', '=', stored).executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) continue;
-      await batch?.wrote(record.id, values.record);
       return { outcome: sameContent(previous, record) ? 'unchanged' : 'applied', previous };
     }
     const res = await trx
@@ -56,12 +63,34 @@ export async function applyRecord(
       .onConflict((oc) => oc.column('employee_id').doNothing())
       .executeTakeFirst();
     if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 0) continue;
-    await batch?.wrote(record.id, values.record);
     return { outcome: 'applied', previous };
   }
 }
 
-export async function getRecord(db: Kysely<Database>, employeeId: string): Promise<EmployeeRecord | null> {
+/** Stores rows decided under the employees' locks (employee-locks.ts) or by SQLite's one writer. */
+export async function upsertEmployees(trx: Kysely<Database>, dialect: Dialect, rows: readonly EmployeesTable[]): Promise<void> {
+  for (const part of rowChunks(rows, dialect)) {
+    await trx
+      .insertInto('employees')
+      .values(part)
+      .onConflict((oc) =>
+        oc.column('employee_id').doUpdateSet((eb) => ({
+          source: eb.ref('excluded.source'),
+          record: eb.ref('excluded.record'),
+          version: eb.ref('excluded.version'),
+          source_ts: eb.ref('excluded.source_ts'),
+          manager_id: eb.ref('excluded.manager_id'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  }
+}
+
+/** The employee's record as the transaction sees it, including what its batch has yet to write. */
+export async function getRecord(db: Kysely<Database>, employeeId: string, batch?: IntakeBatch): Promise<EmployeeRecord | null> {
+  const seen = await batch?.storedRecord(employeeId);
+  if (seen !== undefined) return seen === null ? null : parseStoredRecord(seen);
   const row = await db.selectFrom('employees').select('record').where('employee_id', '=', employeeId).executeTakeFirst();
   return row ? parseStoredRecord(row.record) : null;
 }

@@ -2,20 +2,25 @@ import type { Kysely } from 'kysely';
 import type { Dialect } from './migrations.js';
 import { markPairsDirty, type DirtyPair } from './pairs.js';
 import { rowChunks } from './row-chunks.js';
-import type { Database } from './schema.js';
+import { upsertEmployees } from './employees.js';
+import type { Database, EmployeesTable } from './schema.js';
 import type { IntakeInput } from './store.js';
 
 const deliveryKey = (source: string, deliveryId: string) => `${source}\u0000${deliveryId}`;
 
 /**
  * The statements the deliveries committed together can share: one insert of all their delivery rows,
- * one read of the employees they name, one upsert of the pairs they mark dirty. Under load a commit
+ * one read of the employees they name, one upsert of the records they write and one of the pairs they
+ * mark dirty. Under load a commit
  * carries tens of deliveries, and per-delivery statements were most of the cost of a webhook.
  * Each delivery is still decided on its own and in arrival order; the batch only saves round trips.
  */
 export class IntakeBatch {
   private accepted: Promise<Set<string>> | undefined;
   private rows: Promise<Map<string, string | null>> | undefined;
+  private read: Map<string, string | null> | undefined;
+  /** employee -> the row to store, in the order first written; the last write of an employee wins. */
+  private readonly written = new Map<string, EmployeesTable>();
   private readonly claimed = new Set<string>();
   /** (target, employee) -> the correlation id of the latest delivery that marked it dirty. */
   private readonly dirty = new Map<string, DirtyPair>();
@@ -41,10 +46,13 @@ export class IntakeBatch {
     return (await this.rows).get(employeeId);
   }
 
-  /** Notes what this transaction wrote, so a later delivery in the batch decides against it. */
-  async wrote(employeeId: string, record: string): Promise<void> {
-    this.rows ??= this.readEmployees();
-    (await this.rows).set(employeeId, record);
+  /**
+   * Queues the record to store, and a later delivery in the batch decides against it. Only after
+   * `storedRecord` has answered for this employee.
+   */
+  write(row: EmployeesTable): void {
+    this.read?.set(row.employee_id, row.record);
+    this.written.set(row.employee_id, row);
   }
 
   markDirty(targets: readonly string[], employeeId: string, now: number, correlationId: string): void {
@@ -55,8 +63,10 @@ export class IntakeBatch {
     }
   }
 
-  /** Writes the pairs marked dirty; runs after every delivery of the batch, in the same transaction. */
+  /** Writes the records and the pairs marked dirty; runs after every delivery of the batch, in its transaction. */
   async finish(): Promise<void> {
+    await upsertEmployees(this.trx, this.dialect, [...this.written.values()]);
+    this.written.clear();
     await markPairsDirty(this.trx, this.dialect, [...this.dirty.values()]);
     this.dirty.clear();
   }
@@ -87,6 +97,7 @@ export class IntakeBatch {
       const found = await this.trx.selectFrom('employees').select(['employee_id', 'record']).where('employee_id', 'in', part).execute();
       for (const r of found) rows.set(r.employee_id, r.record);
     }
+    this.read = rows;
     return rows;
   }
 }

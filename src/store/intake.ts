@@ -37,8 +37,8 @@ export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, aud
       break;
     case 'deleted':
       for (const id of intake.employeeIds) {
-        // Read afresh: the terminated record is built from it, so it must be the row as it is now.
-        const stored = await getRecord(trx, id);
+        // The terminated record is built from the record as it is now, including this batch's writes.
+        const stored = await getRecord(trx, id, batch);
         if (!stored) {
           ignored += 1;
           audit.push({ ...base, employeeId: id, action: 'record.deleted', outcome: 'ignored', details: { deliveryId, reason: 'employee never stored' } });

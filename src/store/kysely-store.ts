@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { EmployeeRecord } from '../domain/employee.js';
 import { verifyAuditChain, type AuditEntry } from './audit.js';
+import { lockEmployees } from './employee-locks.js';
 import { applyRecord, getRecord, parseStoredRecord } from './employees.js';
 import { applyIntake } from './intake.js';
 import type { Dialect } from './migrations.js';
@@ -123,7 +124,8 @@ export class KyselyStore implements Store {
   }
 
   async completeFetch(job: FetchJob, record: EmployeeRecord | null, now: number, targets: readonly string[]): Promise<void> {
-    await this.writes.grouped(async (trx, audit) => {
+    await this.writes.grouped(async (trx, audit, batch) => {
+      await lockEmployees(trx, this.dialect, new Set([job.employeeId]));
       // A webhook that arrived during the fetch moved requested_at: fetch once more rather than lose it.
       const res = await trx
         .deleteFrom('fetches')
@@ -137,14 +139,14 @@ export class KyselyStore implements Store {
       const base = { at: now, correlationId: job.correlationId, source: job.source, employeeId: job.employeeId };
       let effective = record;
       if (!effective) {
-        const stored = await getRecord(trx, job.employeeId);
+        const stored = await getRecord(trx, job.employeeId, batch);
         if (!stored) {
           audit.push({ ...base, action: 'record.fetched', outcome: 'ignored', details: { reason: 'employee not found at the source and never stored' } });
           return;
         }
         effective = { ...stored, status: 'terminated', version: null, sourceTimestamp: new Date(now).toISOString() };
       }
-      const { outcome } = await applyRecord(trx, job.source, effective, now);
+      const { outcome } = await applyRecord(trx, job.source, effective, now, batch);
       audit.push({ ...base, action: 'record.fetched', outcome: outcome === 'older' ? 'ignored' : 'success', details: { result: outcome, found: record !== null, status: effective.status } });
       if (outcome === 'applied') await markDirty(trx, this.dialect, targets, job.employeeId, now, job.correlationId);
     });

@@ -278,6 +278,25 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
     expect(await store.claimFetches('w', 8000, 30_000, 10)).toEqual([]);
   });
 
+  it('keeps the newer record when a fetch result and a delivery for the same employee commit together', async () => {
+    await deliver('d0', [record({ id: 'E-1', version: 1, title: 'Engineer' }), record({ id: 'E-2', version: 1, title: 'Engineer' })]);
+    const fetchOf = (id: string) => store.intake({ source: 'hr', deliveryId: `f-${id}`, eventType: 'employee.changed', receivedAt: 1500, correlationId: `cf-${id}`, intake: { kind: 'fetch', employeeIds: [id] }, targets });
+    await fetchOf('E-1');
+    await fetchOf('E-2');
+    const jobs = await store.claimFetches('w', 2000, 30_000, 10);
+    const job = (id: string) => jobs.find((j) => j.employeeId === id)!;
+    // Queued in one turn of the event loop: on SQLite they share one transaction, in this order.
+    await Promise.all([
+      deliver('d1', [record({ id: 'E-1', version: 3, title: 'Lead' })], 2100),
+      store.completeFetch(job('E-1'), record({ id: 'E-1', version: 2, title: 'Senior' }), 2100, targets),
+      store.completeFetch(job('E-2'), record({ id: 'E-2', version: 5, title: 'Director' }), 2100, targets),
+      deliver('d2', [record({ id: 'E-2', version: 4, title: 'Manager' })], 2100),
+    ]);
+    expect((await store.employeeStatus('E-1')).record).toMatchObject({ version: 3, title: 'Lead' });
+    expect((await store.employeeStatus('E-2')).record).toMatchObject({ version: 5, title: 'Director' });
+    expect(await store.verifyAudit()).toMatchObject({ ok: true });
+  });
+
   it('commits concurrent deliveries together, each with its own result, duplicates included', async () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>

@@ -1,5 +1,6 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { appendAudit, type AuditEntry } from './audit.js';
+import { employeesNamed, lockEmployees } from './employee-locks.js';
 import { IntakeBatch } from './intake-batch.js';
 import type { Dialect } from './migrations.js';
 import type { Database } from './schema.js';
@@ -21,9 +22,6 @@ interface PendingWrite {
 const MAX_WRITE_BATCH = 500;
 
 const MAX_TX_ATTEMPTS = 5;
-
-/** Advisory-lock namespace of per-employee intake locks (the audit chain's lock is a single key). */
-const EMPLOYEE_LOCK_CLASS = 7203312;
 
 /** deadlock_detected and serialization_failure: the transaction was rolled back as a whole. */
 function isRetryableConflict(error: unknown): boolean {
@@ -85,7 +83,14 @@ export class Transactions {
    * are grouped: other writes keep their own transactions and row locks short.
    */
   grouped<T>(work: Work<T>, intake?: IntakeInput): Promise<T> {
-    if (this.dialect === 'postgres' && !intake) return this.tx((trx, audit) => work(trx, audit, new IntakeBatch(trx, this.dialect, [])));
+    if (this.dialect === 'postgres' && !intake) {
+      return this.tx(async (trx, audit) => {
+        const batch = new IntakeBatch(trx, this.dialect, []);
+        const out = await work(trx, audit, batch);
+        await batch.finish();
+        return out;
+      });
+    }
     return new Promise<T>((resolve, reject) => {
       this.writeQueue.push({ work, intake, resolve: resolve as (value: unknown) => void, reject });
       if (this.writing) return;
@@ -105,7 +110,7 @@ export class Transactions {
         const intakes = (items: readonly PendingWrite[]) => items.flatMap((item) => (item.intake ? [item.intake] : []));
         try {
           const { value: results, audit } = await this.commit(async (trx, audit) => {
-            await this.lockEmployees(trx, intakes(batch));
+            await lockEmployees(trx, this.dialect, employeesNamed(intakes(batch)));
             const shared = new IntakeBatch(trx, this.dialect, intakes(batch));
             const out: unknown[] = [];
             for (const item of batch) out.push(await item.work(trx, audit, shared));
@@ -129,7 +134,7 @@ export class Transactions {
           // One failing write must not fail its neighbours: commit each on its own.
           for (const item of batch) {
             await this.tx(async (trx, audit) => {
-              await this.lockEmployees(trx, intakes([item]));
+              await lockEmployees(trx, this.dialect, employeesNamed(intakes([item])));
               const shared = new IntakeBatch(trx, this.dialect, intakes([item]));
               const out = await item.work(trx, audit, shared);
               await shared.finish();
@@ -142,20 +147,4 @@ export class Transactions {
       this.writing = false;
     }
   }
-
-  /**
-   * Replicas commit batches that name the same employees in different orders. Taking a lock per
-   * employee first, in one global order, lets them queue instead of deadlocking on each other's rows.
-   */
-  private async lockEmployees(trx: Kysely<Database>, inputs: readonly IntakeInput[]): Promise<void> {
-    if (this.dialect !== 'postgres') return;
-    const ids = new Set<string>();
-    for (const { intake } of inputs) {
-      if (intake.kind === 'records') intake.records.forEach((r) => ids.add(r.id));
-      else if (intake.kind !== 'ignore') intake.employeeIds.forEach((id) => ids.add(id));
-    }
-    if (ids.size === 0) return;
-    await sql`select pg_advisory_xact_lock(${EMPLOYEE_LOCK_CLASS}, k) from (select distinct hashtext(id) as k from unnest(${[...ids]}::text[]) as id order by k) as keys`.execute(trx);
-  }
-
 }
