@@ -297,6 +297,17 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
     expect(await store.verifyAudit()).toMatchObject({ ok: true });
   });
 
+  it('applies unversioned records of one employee in the order they arrived, across batches', async () => {
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < 60; i += 1) {
+      pending.push(deliver(`o${i}`, [record({ version: null, title: `T${i}` })], 1000 + i));
+      // A new turn of the event loop: each delivery goes into a later batch than the one before it.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(pending);
+    expect((await store.employeeStatus('E-1')).record?.title).toBe('T59');
+  });
+
   it('commits concurrent deliveries together, each with its own result, duplicates included', async () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
