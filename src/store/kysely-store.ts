@@ -1,7 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { EmployeeRecord } from '../domain/employee.js';
 import { verifyAuditChain, type AuditEntry } from './audit.js';
-import { lockEmployees } from './employee-locks.js';
 import { applyRecord, getRecord, parseStoredRecord } from './employees.js';
 import { applyIntake } from './intake.js';
 import type { Dialect } from './migrations.js';
@@ -45,7 +44,7 @@ export class KyselyStore implements Store {
    * fsync for many webhooks under load, and still no 202 before its own delivery is durable.
    */
   async intake(input: IntakeInput): Promise<IntakeResult> {
-    const result = await this.writes.grouped((trx, audit, batch) => applyIntake(trx, input, audit, batch), input);
+    const result = await this.writes.grouped((trx, audit, batch) => applyIntake(trx, input, audit, batch), { intake: input });
     if (this.dialect === 'postgres' && result.applied > 0) this.refreshStatistics(result.applied);
     return result;
   }
@@ -125,7 +124,6 @@ export class KyselyStore implements Store {
 
   async completeFetch(job: FetchJob, record: EmployeeRecord | null, now: number, targets: readonly string[]): Promise<void> {
     await this.writes.grouped(async (trx, audit, batch) => {
-      await lockEmployees(trx, this.dialect, new Set([job.employeeId]));
       // A webhook that arrived during the fetch moved requested_at: fetch once more rather than lose it.
       const res = await trx
         .deleteFrom('fetches')
@@ -149,7 +147,7 @@ export class KyselyStore implements Store {
       const { outcome } = await applyRecord(trx, job.source, effective, now, batch);
       audit.push({ ...base, action: 'record.fetched', outcome: outcome === 'older' ? 'ignored' : 'success', details: { result: outcome, found: record !== null, status: effective.status } });
       if (outcome === 'applied') await markDirty(trx, this.dialect, targets, job.employeeId, now, job.correlationId);
-    });
+    }, { employees: [job.employeeId] });
   }
 
   async failFetch(job: FetchJob, error: string, nextAttemptAt: number, now: number): Promise<void> {

@@ -10,10 +10,18 @@ import type { IntakeInput } from './store.js';
 /** A grouped write; deliveries use `batch` for the statements the batch's deliveries share. */
 export type Work<T> = (trx: Kysely<Database>, audit: AuditEntry[], batch: IntakeBatch) => Promise<T>;
 
+/** What a grouped write touches that its batch must prepare for. */
+export interface WriteScope {
+  /** A delivery: its rows share the batch's statements. */
+  intake?: IntakeInput;
+  /** Employees whose records the write may change, locked with the batch's (employee-locks.ts). */
+  employees?: readonly string[];
+}
+
 interface PendingWrite {
   work: Work<unknown>;
-  /** Deliveries name the employees to lock first on PostgreSQL. */
   intake: IntakeInput | undefined;
+  employees: readonly string[];
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -78,21 +86,13 @@ export class Transactions {
 
   /**
    * A write transaction that shares its commit with the others queued in the same turn of the event
-   * loop. On SQLite every commit is a WAL write and sync, so the webhook route and the worker together
-   * pay one per turn instead of one per delivery and per pair. On PostgreSQL only deliveries
-   * are grouped: other writes keep their own transactions and row locks short.
+   * loop: the webhook route and the worker together pay one commit per turn instead of one per delivery
+   * and per pair. On SQLite that is one WAL write and sync; on PostgreSQL, one transaction's round trips,
+   * audit-chain lock and commit (ADR 10).
    */
-  grouped<T>(work: Work<T>, intake?: IntakeInput): Promise<T> {
-    if (this.dialect === 'postgres' && !intake) {
-      return this.tx(async (trx, audit) => {
-        const batch = new IntakeBatch(trx, this.dialect, []);
-        const out = await work(trx, audit, batch);
-        await batch.finish();
-        return out;
-      });
-    }
+  grouped<T>(work: Work<T>, scope: WriteScope = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.writeQueue.push({ work, intake, resolve: resolve as (value: unknown) => void, reject });
+      this.writeQueue.push({ work, intake: scope.intake, employees: scope.employees ?? [], resolve: resolve as (value: unknown) => void, reject });
       if (this.writing) return;
       this.writing = true;
       // Wait until the requests already read in this turn of the loop have queued their writes.
@@ -108,9 +108,14 @@ export class Transactions {
         await this.syncing;
         const batch = this.writeQueue.splice(0, MAX_WRITE_BATCH);
         const intakes = (items: readonly PendingWrite[]) => items.flatMap((item) => (item.intake ? [item.intake] : []));
+        const locked = (items: readonly PendingWrite[]) => {
+          const ids = employeesNamed(intakes(items));
+          for (const item of items) item.employees.forEach((id) => ids.add(id));
+          return ids;
+        };
         try {
           const { value: results, audit } = await this.commit(async (trx, audit) => {
-            await lockEmployees(trx, this.dialect, employeesNamed(intakes(batch)));
+            await lockEmployees(trx, this.dialect, locked(batch));
             const shared = new IntakeBatch(trx, this.dialect, intakes(batch));
             const out: unknown[] = [];
             for (const item of batch) out.push(await item.work(trx, audit, shared));
@@ -134,7 +139,7 @@ export class Transactions {
           // One failing write must not fail its neighbours: commit each on its own.
           for (const item of batch) {
             await this.tx(async (trx, audit) => {
-              await lockEmployees(trx, this.dialect, employeesNamed(intakes([item])));
+              await lockEmployees(trx, this.dialect, locked([item]));
               const shared = new IntakeBatch(trx, this.dialect, intakes([item]));
               const out = await item.work(trx, audit, shared);
               await shared.finish();
