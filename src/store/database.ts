@@ -42,8 +42,14 @@ export async function openDatabase(url: string, baseDir = process.cwd()): Promis
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-    await migrate(db, 'sqlite');
-    await wal?.sync();
+    try {
+      await migrate(db, 'sqlite');
+      await wal?.sync();
+    } catch (error) {
+      await wal?.close();
+      await db.destroy();
+      throw error;
+    }
     return { db, dialect: 'sqlite', ...(wal ? { wal } : {}) };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {

@@ -36,7 +36,7 @@ export class KyselyStore implements Store {
     onAudit: AuditListener = () => {},
     private readonly wal?: CommitSync,
   ) {
-    this.writes = new Transactions(db, dialect, onAudit, wal?.sync);
+    this.writes = new Transactions(db, dialect, onAudit, wal);
   }
 
   /**
@@ -96,14 +96,10 @@ export class KyselyStore implements Store {
 
   async claimFetches(owner: string, now: number, leaseMs: number, limit: number): Promise<FetchJob[]> {
     return this.writes.grouped(async (trx) => {
-      const rows = await trx
-        .selectFrom('fetches')
-        .selectAll()
-        .where('next_attempt_at', '<=', now)
-        .where('lease_until', '<', now)
-        .orderBy('requested_at')
-        .limit(limit)
-        .execute();
+      let due = trx.selectFrom('fetches').selectAll().where('next_attempt_at', '<=', now).where('lease_until', '<', now).orderBy('requested_at').limit(limit);
+      // The claim shares a transaction with other writes: rows another replica is writing are passed over, not waited for.
+      if (this.dialect === 'postgres') due = due.forUpdate().skipLocked();
+      const rows = await due.execute();
       const jobs: FetchJob[] = [];
       for (const r of rows) {
         const res = await trx
@@ -146,7 +142,8 @@ export class KyselyStore implements Store {
       }
       const { outcome } = await applyRecord(trx, job.source, effective, now, batch);
       audit.push({ ...base, action: 'record.fetched', outcome: outcome === 'older' ? 'ignored' : 'success', details: { result: outcome, found: record !== null, status: effective.status } });
-      if (outcome === 'applied') await markDirty(trx, this.dialect, targets, job.employeeId, now, job.correlationId);
+      // Through the batch, so the pairs are marked after the batch has written the record they will read.
+      if (outcome === 'applied') batch.markDirty(targets, job.employeeId, now, job.correlationId);
     }, { employees: [job.employeeId] });
   }
 
@@ -246,7 +243,9 @@ export class KyselyStore implements Store {
 
   async releaseLeases(owner: string): Promise<void> {
     // Pairs still leased here are syncs cut short by shutdown: their outcome at the target is unknown.
-    await this.db.updateTable('pairs').set({ lease_owner: null, lease_until: 0, applied_hash: null }).where('lease_owner', '=', owner).execute();
+    await this.writes.grouped(async (trx) => {
+      await trx.updateTable('pairs').set({ lease_owner: null, lease_until: 0, applied_hash: null }).where('lease_owner', '=', owner).execute();
+    });
   }
 
   renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
@@ -280,15 +279,19 @@ export class KyselyStore implements Store {
   }
 
   async saveGroupId(target: string, displayName: string, scimId: string): Promise<void> {
-    await this.db
-      .insertInto('groups')
-      .values({ target, display_name: displayName, scim_id: scimId })
-      .onConflict((oc) => oc.columns(['target', 'display_name']).doUpdateSet({ scim_id: scimId }))
-      .execute();
+    await this.writes.grouped(async (trx) => {
+      await trx
+        .insertInto('groups')
+        .values({ target, display_name: displayName, scim_id: scimId })
+        .onConflict((oc) => oc.columns(['target', 'display_name']).doUpdateSet({ scim_id: scimId }))
+        .execute();
+    });
   }
 
   async forgetGroupId(target: string, displayName: string): Promise<void> {
-    await this.db.deleteFrom('groups').where('target', '=', target).where('display_name', '=', displayName).execute();
+    await this.writes.grouped(async (trx) => {
+      await trx.deleteFrom('groups').where('target', '=', target).where('display_name', '=', displayName).execute();
+    });
   }
 
   async pausedTargets(): Promise<Array<{ name: string; reason: string; fingerprint: string | null }>> {
@@ -373,6 +376,7 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.writes.idle();
     await this.wal?.close();
     await this.db.destroy();
   }

@@ -4,7 +4,7 @@ import { employeesNamed, lockEmployees } from './employee-locks.js';
 import { IntakeBatch } from './intake-batch.js';
 import type { Dialect } from './migrations.js';
 import type { Database } from './schema.js';
-import { alreadyDurable, type Durability } from './wal-sync.js';
+import { alreadyDurable, type CommitSync } from './wal-sync.js';
 import type { IntakeInput } from './store.js';
 
 /** A grouped write; deliveries use `batch` for the statements the batch's deliveries share. */
@@ -49,10 +49,22 @@ export class Transactions {
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
     private readonly onAudit: AuditListener,
-    private readonly durable: Durability = alreadyDurable,
+    private readonly sync?: CommitSync,
   ) {}
 
+  /** Nothing is committed once durability can no longer be promised (ADR 9). */
+  private durable(): Promise<void> {
+    return this.sync ? this.sync.sync() : alreadyDurable();
+  }
+
+  /** Settles once every write queued so far has been answered. */
+  async idle(): Promise<void> {
+    while (this.writing) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.syncing;
+  }
+
   async tx<T>(work: (trx: Kysely<Database>, audit: AuditEntry[]) => Promise<T>): Promise<T> {
+    this.sync?.check();
     const { value, audit } = await this.commit(work);
     await this.durable();
     if (audit.length) this.onAudit(audit);
@@ -107,6 +119,12 @@ export class Transactions {
         // sync for all of them, and the event loop stays free to read more meanwhile.
         await this.syncing;
         const batch = this.writeQueue.splice(0, MAX_WRITE_BATCH);
+        try {
+          this.sync?.check();
+        } catch (error) {
+          batch.forEach((item) => item.reject(error));
+          continue;
+        }
         const intakes = (items: readonly PendingWrite[]) => items.flatMap((item) => (item.intake ? [item.intake] : []));
         const locked = (items: readonly PendingWrite[]) => {
           const ids = employeesNamed(intakes(items));

@@ -34,11 +34,20 @@ const delivery = (id: string): IntakeInput => ({
 /** A sync whose completion the test decides, one pending promise per call. */
 class HeldSync implements CommitSync {
   readonly calls: Array<{ release: () => void; fail: (error: Error) => void }> = [];
+  private failure: Error | undefined;
   readonly sync = () =>
     new Promise<void>((release, fail) => {
-      this.calls.push({ release, fail });
+      this.calls.push({
+        release,
+        fail: (error) => {
+          this.failure = error;
+          fail(error);
+        },
+      });
     });
-  check(): void {}
+  check(): void {
+    if (this.failure) throw this.failure;
+  }
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -109,6 +118,11 @@ describe('SQLite durability', () => {
       await expect(second).rejects.toThrow('EIO');
       await expect(third).rejects.toThrow('EIO');
       expect(logged).toHaveLength(2);
+      expect(held.calls).toHaveLength(2);
+
+      // Once a sync has failed nothing more is committed, so nothing can become durable unanswered.
+      await expect(store.intake(delivery('d4'))).rejects.toThrow('EIO');
+      expect((await db.selectFrom('deliveries').select('delivery_id').orderBy('delivery_id').execute()).map((r) => r.delivery_id)).toEqual(['d1', 'd2', 'd3']);
       expect(held.calls).toHaveLength(2);
     } finally {
       await store.close();

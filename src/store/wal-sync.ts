@@ -83,11 +83,16 @@ export class WalSync implements CommitSync {
   /** The WAL exists once the first commit has run. Its directory entry is synced once, as SQLite would. */
   private async openLog(): Promise<FileHandle> {
     const file = await open(this.walPath, 'r');
-    const dir = await open(dirname(this.walPath), 'r');
     try {
-      await dir.sync();
-    } finally {
-      await dir.close();
+      const dir = await open(dirname(this.walPath), 'r');
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    } catch (error) {
+      await file.close();
+      throw error;
     }
     return file;
   }
