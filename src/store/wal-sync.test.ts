@@ -122,6 +122,7 @@ describe('SQLite durability', () => {
 
       // Once a sync has failed nothing more is committed, so nothing can become durable unanswered.
       await expect(store.intake(delivery('d4'))).rejects.toThrow('EIO');
+      await expect(store.ping()).rejects.toThrow('EIO');
       expect((await db.selectFrom('deliveries').select('delivery_id').orderBy('delivery_id').execute()).map((r) => r.delivery_id)).toEqual(['d1', 'd2', 'd3']);
       expect(held.calls).toHaveLength(2);
     } finally {
