@@ -80,9 +80,14 @@ export class WalSync implements CommitSync {
     return run;
   }
 
-  /** The WAL exists once the first commit has run. Its directory entry is synced once, as SQLite would. */
+  /**
+   * The WAL exists once the database has been opened in WAL mode. It is opened for writing although
+   * nothing is written through it: Windows flushes only handles with write access. Its directory entry
+   * is synced once, as SQLite's Unix VFS does for a new journal (Windows has no directory handles to sync).
+   */
   private async openLog(): Promise<FileHandle> {
-    const file = await open(this.walPath, 'r');
+    const file = await open(this.walPath, 'r+');
+    if (process.platform === 'win32') return file;
     try {
       const dir = await open(dirname(this.walPath), 'r');
       try {
