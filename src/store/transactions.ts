@@ -52,7 +52,10 @@ export class Transactions {
     private readonly sync?: CommitSync,
   ) {}
 
-  /** Nothing is committed once durability can no longer be promised (ADR 9). */
+  /**
+   * Resolves once everything committed so far is durable (the WAL sync on SQLite, ADR 9). Once a sync
+   * has failed, `check()` refuses every later write before it commits.
+   */
   private durable(): Promise<void> {
     return this.sync ? this.sync.sync() : alreadyDurable();
   }
