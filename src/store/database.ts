@@ -25,8 +25,9 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value))
 
 /**
  * Opens the store named by `store.url`. SQLite runs in WAL, and no write is answered before the WAL is
- * synced (ADR 9): a 202 means the delivery survives a power cut, not only a process crash. PostgreSQL is for several replicas on one
- * database; the schema is the connection's current schema (`?options=-c search_path=...` picks another).
+ * synced (ADR 9): a 202 means the delivery survives a power cut, not only a process crash. PostgreSQL
+ * is for several replicas on one database; the schema is the connection's current schema
+ * (`?options=-c search_path=...` picks another).
  */
 export async function openDatabase(url: string, baseDir = process.cwd()): Promise<OpenedDatabase> {
   if (url.startsWith('sqlite:')) {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { employeesNamed } from './employee-locks.js';
 import type { Dialect } from './migrations.js';
 import { markPairsDirty, type DirtyPair } from './pairs.js';
 import { rowChunks } from './row-chunks.js';
@@ -11,8 +12,8 @@ const deliveryKey = (source: string, deliveryId: string) => `${source}\u0000${de
 /**
  * The statements the deliveries committed together can share: one insert of all their delivery rows,
  * one read of the employees they name, one upsert of the records they write and one of the pairs they
- * mark dirty. Under load a commit
- * carries tens of deliveries, and per-delivery statements were most of the cost of a webhook.
+ * mark dirty. Under load a commit carries tens of deliveries, and per-delivery statements were most of
+ * the cost of a webhook.
  * Each delivery is still decided on its own and in arrival order; the batch only saves round trips.
  */
 export class IntakeBatch {
@@ -86,11 +87,8 @@ export class IntakeBatch {
   }
 
   private async readEmployees(): Promise<Map<string, string | null>> {
-    const ids = new Set<string>();
-    for (const { intake } of this.inputs) {
-      if (intake.kind === 'records') intake.records.forEach((r) => ids.add(r.id));
-      else if (intake.kind === 'deleted') intake.employeeIds.forEach((id) => ids.add(id));
-    }
+    // The employees the batch's deliveries name, the same ones it locks on PostgreSQL.
+    const ids = employeesNamed(this.inputs);
     const rows = new Map<string, string | null>([...ids].map((id) => [id, null]));
     for (const part of rowChunks([...ids], this.dialect)) {
       if (part.length === 0) continue;

@@ -97,7 +97,8 @@ export class KyselyStore implements Store {
   async claimFetches(owner: string, now: number, leaseMs: number, limit: number): Promise<FetchJob[]> {
     return this.writes.grouped(async (trx) => {
       let due = trx.selectFrom('fetches').selectAll().where('next_attempt_at', '<=', now).where('lease_until', '<', now).orderBy('requested_at').limit(limit);
-      // The claim shares a transaction with other writes: rows another replica is writing are passed over, not waited for.
+      // The claim shares a transaction with other writes: rows another replica is writing are passed
+      // over, not waited for.
       if (this.dialect === 'postgres') due = due.forUpdate().skipLocked();
       const rows = await due.execute();
       const jobs: FetchJob[] = [];

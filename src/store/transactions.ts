@@ -4,7 +4,7 @@ import { employeesNamed, lockEmployees } from './employee-locks.js';
 import { IntakeBatch } from './intake-batch.js';
 import type { Dialect } from './migrations.js';
 import type { Database } from './schema.js';
-import { alreadyDurable, type CommitSync } from './wal-sync.js';
+import type { CommitSync } from './wal-sync.js';
 import type { IntakeInput } from './store.js';
 
 /** A grouped write; deliveries use `batch` for the statements the batch's deliveries share. */
@@ -57,12 +57,12 @@ export class Transactions {
    * has failed, `check()` refuses every later write before it commits.
    */
   private durable(): Promise<void> {
-    return this.sync ? this.sync.sync() : alreadyDurable();
+    return this.sync?.sync() ?? Promise.resolve();
   }
 
   /** Settles once every write queued so far has been answered. */
   async idle(): Promise<void> {
-    while (this.writing) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.flushing;
     await this.syncing;
   }
 
@@ -96,6 +96,8 @@ export class Transactions {
 
   private readonly writeQueue: PendingWrite[] = [];
   private writing = false;
+  /** The running flush of the write queue; settles, never rejects. */
+  private flushing: Promise<void> = Promise.resolve();
   /** The sync that will answer the last batch committed; settles, never rejects. */
   private syncing: Promise<void> = Promise.resolve();
 
@@ -111,7 +113,7 @@ export class Transactions {
       if (this.writing) return;
       this.writing = true;
       // Wait until the requests already read in this turn of the loop have queued their writes.
-      setImmediate(() => void this.flushWrites());
+      this.flushing = new Promise<void>((done) => setImmediate(() => void this.flushWrites().finally(done)));
     });
   }
 
@@ -128,21 +130,8 @@ export class Transactions {
           batch.forEach((item) => item.reject(error));
           continue;
         }
-        const intakes = (items: readonly PendingWrite[]) => items.flatMap((item) => (item.intake ? [item.intake] : []));
-        const locked = (items: readonly PendingWrite[]) => {
-          const ids = employeesNamed(intakes(items));
-          for (const item of items) item.employees.forEach((id) => ids.add(id));
-          return ids;
-        };
         try {
-          const { value: results, audit } = await this.commit(async (trx, audit) => {
-            await lockEmployees(trx, this.dialect, locked(batch));
-            const shared = new IntakeBatch(trx, this.dialect, intakes(batch));
-            const out: unknown[] = [];
-            for (const item of batch) out.push(await item.work(trx, audit, shared));
-            await shared.finish();
-            return out;
-          });
+          const { value: results, audit } = await this.commit((trx, audit) => this.runTogether(trx, audit, batch));
           this.syncing = this.durable()
             .then(
               () => {
@@ -159,18 +148,25 @@ export class Transactions {
           }
           // One failing write must not fail its neighbours: commit each on its own.
           for (const item of batch) {
-            await this.tx(async (trx, audit) => {
-              await lockEmployees(trx, this.dialect, locked([item]));
-              const shared = new IntakeBatch(trx, this.dialect, intakes([item]));
-              const out = await item.work(trx, audit, shared);
-              await shared.finish();
-              return out;
-            }).then(item.resolve, item.reject);
+            await this.tx(async (trx, audit) => (await this.runTogether(trx, audit, [item]))[0]).then(item.resolve, item.reject);
           }
         }
       }
     } finally {
       this.writing = false;
     }
+  }
+
+  /** The writes of one batch in one transaction: their employees locked first, their shared statements last. */
+  private async runTogether(trx: Kysely<Database>, audit: AuditEntry[], items: readonly PendingWrite[]): Promise<unknown[]> {
+    const intakes = items.flatMap((item) => (item.intake ? [item.intake] : []));
+    const employees = employeesNamed(intakes);
+    for (const item of items) item.employees.forEach((id) => employees.add(id));
+    await lockEmployees(trx, this.dialect, employees);
+    const shared = new IntakeBatch(trx, this.dialect, intakes);
+    const out: unknown[] = [];
+    for (const item of items) out.push(await item.work(trx, audit, shared));
+    await shared.finish();
+    return out;
   }
 }

@@ -4,8 +4,6 @@ import { dirname } from 'node:path';
 /** Makes what has been committed durable; on PostgreSQL the commit already is. */
 export type Durability = () => Promise<void>;
 
-export const alreadyDurable: Durability = () => Promise.resolve();
-
 /** What the store needs of a sync: WalSync, or a stand-in where a test controls when commits become durable. */
 export interface CommitSync {
   readonly sync: Durability;
