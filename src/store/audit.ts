@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './migrations.js';
-import { rowChunks } from './row-chunks.js';
+import { compileForRows, executeForRows } from './row-statements.js';
 import type { AuditTable, Database } from './schema.js';
 
 /** One piece of evidence: a delivery received, a decision taken, a SCIM request and its outcome. */
@@ -43,7 +43,7 @@ export async function appendAudit(trx: Kysely<Database>, dialect: Dialect, entri
     // Replicas append to one chain: serialise appenders for the length of the transaction.
     await sql`select pg_advisory_xact_lock(7203311)`.execute(trx);
   }
-  const last = await trx.selectFrom('audit').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const { rows: [last] } = await trx.executeQuery(compileForRows(trx, dialect, 'audit.last', [], (db) => db.selectFrom('audit').select('hash').orderBy('seq', 'desc').limit(1)));
   let prev = last?.hash ?? GENESIS_HASH;
   const rows = entries.map((e) => {
     const content: AuditRowContent = {
@@ -61,7 +61,7 @@ export async function appendAudit(trx: Kysely<Database>, dialect: Dialect, entri
     prev = hash;
     return row;
   });
-  for (const part of rowChunks(rows, dialect)) await trx.insertInto('audit').values(part).execute();
+  await executeForRows(trx, dialect, 'audit.insert', rows, (db, part) => db.insertInto('audit').values(part));
 }
 
 export interface AuditVerification {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { employeeRecordSchema, isOlderRecord, type EmployeeRecord } from '../domain/employee.js';
 import type { IntakeBatch } from './intake-batch.js';
 import type { Dialect } from './migrations.js';
-import { rowChunks } from './row-chunks.js';
+import { executeForRows } from './row-statements.js';
 import type { Database, EmployeesTable } from './schema.js';
 
 export type RecordOutcome = 'applied' | 'older' | 'unchanged';
@@ -69,8 +69,8 @@ export async function applyRecord(
 
 /** Stores rows decided under the employees' locks (employee-locks.ts) or by SQLite's one writer. */
 export async function upsertEmployees(trx: Kysely<Database>, dialect: Dialect, rows: readonly EmployeesTable[]): Promise<void> {
-  for (const part of rowChunks(rows, dialect)) {
-    await trx
+  await executeForRows(trx, dialect, 'employees.upsert', rows, (db, part) =>
+    db
       .insertInto('employees')
       .values(part)
       .onConflict((oc) =>
@@ -82,9 +82,8 @@ export async function upsertEmployees(trx: Kysely<Database>, dialect: Dialect, r
           manager_id: eb.ref('excluded.manager_id'),
           updated_at: eb.ref('excluded.updated_at'),
         })),
-      )
-      .execute();
-  }
+      ),
+  );
 }
 
 /** The employee's record as the transaction sees it, including what its batch has yet to write. */

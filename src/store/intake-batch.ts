@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { employeesNamed } from './employee-locks.js';
 import type { Dialect } from './migrations.js';
 import { markPairsDirty, type DirtyPair } from './pairs.js';
-import { rowChunks } from './row-chunks.js';
+import { executeForRows } from './row-statements.js';
 import { upsertEmployees } from './employees.js';
 import type { Database, EmployeesTable } from './schema.js';
 import type { IntakeInput } from './store.js';
@@ -73,16 +73,16 @@ export class IntakeBatch {
   }
 
   private async insertDeliveries(): Promise<Set<string>> {
-    const accepted = new Set<string>();
-    for (const part of rowChunks(this.inputs, this.dialect)) {
-      const rows = await this.trx
+    const rows = this.inputs.map((i) => ({ source: i.source, delivery_id: i.deliveryId, received_at: i.receivedAt, event_type: i.eventType, outcome: 'accepted', error: null, body: null, correlation_id: i.correlationId }));
+    const inserted = await executeForRows(this.trx, this.dialect, 'deliveries.insert', rows, (db, part) =>
+      db
         .insertInto('deliveries')
-        .values(part.map((i) => ({ source: i.source, delivery_id: i.deliveryId, received_at: i.receivedAt, event_type: i.eventType, outcome: 'accepted', error: null, body: null, correlation_id: i.correlationId })))
+        .values(part)
         .onConflict((oc) => oc.columns(['source', 'delivery_id']).where('delivery_id', 'is not', null).doNothing())
-        .returning(['source', 'delivery_id'])
-        .execute();
-      for (const r of rows) if (r.delivery_id !== null) accepted.add(deliveryKey(r.source, r.delivery_id));
-    }
+        .returning(['source', 'delivery_id']),
+    );
+    const accepted = new Set<string>();
+    for (const r of inserted) if (r.delivery_id !== null) accepted.add(deliveryKey(r.source, r.delivery_id));
     return accepted;
   }
 
@@ -90,11 +90,8 @@ export class IntakeBatch {
     // The employees the batch's deliveries name, the same ones it locks on PostgreSQL.
     const ids = employeesNamed(this.inputs);
     const rows = new Map<string, string | null>([...ids].map((id) => [id, null]));
-    for (const part of rowChunks([...ids], this.dialect)) {
-      if (part.length === 0) continue;
-      const found = await this.trx.selectFrom('employees').select(['employee_id', 'record']).where('employee_id', 'in', part).execute();
-      for (const r of found) rows.set(r.employee_id, r.record);
-    }
+    const found = await executeForRows(this.trx, this.dialect, 'employees.read', [...ids], (db, part) => db.selectFrom('employees').select(['employee_id', 'record']).where('employee_id', 'in', part));
+    for (const r of found) rows.set(r.employee_id, r.record);
     this.read = rows;
     return rows;
   }

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './migrations.js';
-import { rowChunks } from './row-chunks.js';
+import { executeForRows } from './row-statements.js';
 import type { Database } from './schema.js';
 
 /** One pair to mark dirty, with the delivery that changed it. */
@@ -17,25 +17,24 @@ export interface DirtyPair {
  * appear once: PostgreSQL refuses an upsert that touches the same row twice.
  */
 export async function markPairsDirty(trx: Kysely<Database>, dialect: Dialect, pairs: readonly DirtyPair[]): Promise<void> {
-  for (const part of rowChunks(pairs, dialect)) {
-    await trx
+  const rows = pairs.map(({ target, employeeId, correlationId, now }) => ({
+    target,
+    employee_id: employeeId,
+    dirty: 1,
+    generation: 1,
+    dirty_since: now,
+    next_attempt_at: 0,
+    attempts: 0,
+    lease_until: 0,
+    state: 'none',
+    status: 'pending',
+    correlation_id: correlationId,
+    updated_at: now,
+  }));
+  await executeForRows(trx, dialect, 'pairs.mark-dirty', rows, (db, part) =>
+    db
       .insertInto('pairs')
-      .values(
-        part.map(({ target, employeeId, correlationId, now }) => ({
-          target,
-          employee_id: employeeId,
-          dirty: 1,
-          generation: 1,
-          dirty_since: now,
-          next_attempt_at: 0,
-          attempts: 0,
-          lease_until: 0,
-          state: 'none',
-          status: 'pending',
-          correlation_id: correlationId,
-          updated_at: now,
-        })),
-      )
+      .values(part)
       .onConflict((oc) =>
         oc.columns(['target', 'employee_id']).doUpdateSet((eb) => ({
           dirty: 1,
@@ -46,9 +45,8 @@ export async function markPairsDirty(trx: Kysely<Database>, dialect: Dialect, pa
           correlation_id: eb.ref('excluded.correlation_id'),
           updated_at: eb.ref('excluded.updated_at'),
         })),
-      )
-      .execute();
-  }
+      ),
+  );
 }
 
 /** Marks the employee's pair at every target dirty. */
