@@ -22,6 +22,9 @@ export function payloadInvalid(issues: PayloadIssue[]): BridgeError {
   });
 }
 
+/** Reused: a decoder is costly to create, and decode() without `stream` starts afresh each call. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Strict UTF-8 so that bytes the signature covered are never silently replaced before parsing.
  * `notJson` is what to tell a sender whose body is not JSON.
@@ -29,7 +32,7 @@ export function payloadInvalid(issues: PayloadIssue[]): BridgeError {
 export function parseJsonBody(rawBody: Buffer, notJson = 'body is not valid JSON'): unknown {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(rawBody);
+    text = strictUtf8.decode(rawBody);
   } catch {
     throw payloadInvalid([{ path: [], message: 'body is not valid UTF-8' }]);
   }
