@@ -5,21 +5,27 @@ import type { IntakeBatch } from './intake-batch.js';
 import type { Database } from './schema.js';
 import type { IntakeInput, IntakeResult } from './store.js';
 
+/** What the delivery did, and how many records it changed (marked dirty), which the store alone uses. */
+export interface IntakeOutcome extends IntakeResult {
+  changed: number;
+}
+
 /**
  * The whole effect of one accepted delivery, inside the transaction of its batch (the deliveries that
  * commit together): the batch holds the statements they share.
  */
-export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, audit: AuditEntry[], batch: IntakeBatch): Promise<IntakeResult> {
+export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, audit: AuditEntry[], batch: IntakeBatch): Promise<IntakeOutcome> {
   const { source, deliveryId, eventType, receivedAt: now, correlationId, intake, targets } = input;
   const base = { at: now, correlationId, source };
   if (!(await batch.isNew(input))) {
     audit.push({ ...base, action: 'delivery.duplicate', outcome: 'ignored', details: { deliveryId, eventType } });
-    return { duplicate: true, applied: 0, ignored: 0 };
+    return { duplicate: true, applied: 0, ignored: 0, changed: 0 };
   }
   audit.push({ ...base, action: 'delivery.received', outcome: 'success', details: { deliveryId, eventType, intake: intake.kind } });
 
   let applied = 0;
   let ignored = 0;
+  let changed = 0;
   switch (intake.kind) {
     case 'records':
       for (const record of intake.records) {
@@ -32,7 +38,10 @@ export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, aud
         }
         applied += 1;
         audit.push({ ...base, employeeId: record.id, action: outcome === 'applied' ? 'record.updated' : 'record.unchanged', outcome: 'success', details });
-        if (outcome === 'applied') batch.markDirty(targets, record.id, now, correlationId);
+        if (outcome === 'applied') {
+          changed += 1;
+          batch.markDirty(targets, record.id, now, correlationId);
+        }
       }
       break;
     case 'deleted':
@@ -57,7 +66,10 @@ export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, aud
         }
         applied += 1;
         audit.push({ ...base, employeeId: id, action: 'record.deleted', outcome: 'success', details: { deliveryId } });
-        if (outcome === 'applied') batch.markDirty(targets, id, now, correlationId);
+        if (outcome === 'applied') {
+          changed += 1;
+          batch.markDirty(targets, id, now, correlationId);
+        }
       }
       break;
     case 'fetch':
@@ -75,5 +87,5 @@ export async function applyIntake(trx: Kysely<Database>, input: IntakeInput, aud
       audit.push({ ...base, action: 'delivery.ignored', outcome: 'ignored', details: { deliveryId, reason: intake.reason } });
       break;
   }
-  return { duplicate: false, applied, ignored };
+  return { duplicate: false, applied, ignored, changed };
 }

@@ -403,6 +403,29 @@ describe.skipIf(!postgres.ok)('several replicas on PostgreSQL', () => {
     return claims;
   }
 
+  it('refreshes planner statistics after thousands of changed records, and not for unchanged ones', async () => {
+    const s = await replica();
+    const db = (s as KyselyStore).db;
+    // Manual ANALYZEs only: autovacuum's own count separately as autoanalyze_count.
+    const analyses = async () => {
+      const { rows } = await sql<{ n: number }>`select coalesce(sum(analyze_count), 0)::int as n from pg_stat_user_tables where schemaname = ${schema.name} and relname in ('pairs', 'employees')`.execute(db);
+      return rows[0]?.n ?? 0;
+    };
+    const records = Array.from({ length: 2_000 }, (_, i) => record({ id: `E-${i}` }));
+    const send = async (prefix: string, version: number) => {
+      for (let i = 0; i < records.length; i += 100) await intakeOf(s)(`${prefix}-${i}`, records.slice(i, i + 100).map((r) => ({ ...r, version })));
+    };
+    await send('load', 1);
+    const deadline = Date.now() + 15_000;
+    while ((await analyses()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await analyses()).toBe(2);
+
+    // The same records again, newer versions with the same content: nothing changes, nothing to analyse.
+    await send('resync', 2);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await analyses()).toBe(2);
+  });
+
   it('runs the migrations once when replicas start together', async () => {
     const opened = await Promise.all([replica(), replica(), replica(), replica()]);
     expect(opened.every((s) => s.dialect === 'postgres')).toBe(true);
