@@ -164,18 +164,21 @@ export class KyselyStore implements Store {
   async claimPairs(owner: string, now: number, leaseMs: number, limit: number, excluded: readonly string[]): Promise<ClaimedPair[]> {
     return this.writes.grouped(async (trx) => {
       const rows = await claimCandidates(trx, this.dialect, now, limit, excluded);
+      if (rows.length === 0) return [];
+      // One statement for the whole claim. A lease that ran out with an owner still on it was never
+      // completed: that sync's requests may have changed the account, so the applied copy is no longer
+      // trusted (see syncPair). SET reads the row as it was, before the new owner is written.
+      const won = await trx
+        .updateTable('pairs')
+        .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, applied_hash: eb.case().when('lease_owner', 'is', null).then(eb.ref('applied_hash')).else(null).end() }))
+        .where(({ eb, refTuple, tuple }) => eb(refTuple('target', 'employee_id'), 'in', rows.map((r) => tuple(r.target, r.employee_id))))
+        .where('lease_until', '<', now)
+        .returning(['target', 'employee_id'])
+        .execute();
+      const wonKeys = new Set(won.map((w) => `${w.target}\u0000${w.employee_id}`));
       const claimed: ClaimedPair[] = [];
       for (const r of rows) {
-        const res = await trx
-          .updateTable('pairs')
-          // A lease that ran out with an owner still on it was never completed: that sync's requests may
-          // have changed the account, so the applied copy is no longer trusted (see syncPair).
-          .set(r.lease_owner === null ? { lease_owner: owner, lease_until: now + leaseMs } : { lease_owner: owner, lease_until: now + leaseMs, applied_hash: null })
-          .where('target', '=', r.target)
-          .where('employee_id', '=', r.employee_id)
-          .where('lease_until', '<', now)
-          .executeTakeFirst();
-        if (Number(res.numUpdatedRows) !== 1) continue;
+        if (!wonKeys.has(`${r.target}\u0000${r.employee_id}`)) continue;
         claimed.push({
           target: r.target,
           employeeId: r.employee_id,

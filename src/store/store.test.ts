@@ -179,6 +179,18 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
   });
 
 
+  it('keeps the applied hash untrusted after a takeover of an expired lease, even if the new sync is released', async () => {
+    await deliver('d1', [record()]);
+    for (const p of await store.claimPairs('w1', 2000, 1000, 10, [])) await store.completePair('w1', p, ok(`u-${p.target}`), [], 2100);
+    await deliver('d2', [record({ version: 2, title: 'Engineer' })], 2200);
+    await store.claimPairs('w1', 2300, 1000, 10, []);
+    // w1 dies mid-sync; w2 takes over and gives the pairs back before sending anything.
+    const taken = await store.claimPairs('w2', 3500, 1000, 10, []);
+    expect(taken.map((p) => p.appliedHash)).toEqual([null, null]);
+    for (const p of taken) await store.completePair('w2', p, { kind: 'released' }, [], 3600);
+    expect((await store.claimPairs('w3', 3700, 1000, 10, [])).map((p) => p.appliedHash)).toEqual([null, null]);
+  });
+
   it('hands a pair whose sync never completed to the next worker without its applied hash', async () => {
     await deliver('d1', [record()]);
     const claimed = await store.claimPairs('w1', 2000, 1000, 10, []);
