@@ -9,13 +9,21 @@ import type { TargetRuntime } from './target-runtime.js';
  */
 export class GroupResolver {
   private readonly inflight = new Map<string, Promise<string>>();
+  /**
+   * Ids of live targets' groups this process has read or saved: a load joins thousands of members to a
+   * few groups, and each look-up was a store round trip. An id another replica replaced answers 404,
+   * which forgets it here and in the store, and the next look-up finds the group at the target.
+   */
+  private readonly known = new Map<string, string>();
   constructor(
     private readonly store: Store,
     readonly members: MembershipBatcher = new MembershipBatcher(),
   ) {}
 
   resolve(target: TargetRuntime, displayName: string, correlationId: string): Promise<string> {
-    const key = `${target.name}\u0000${displayName}`;
+    const key = groupKey(target, displayName);
+    const known = this.known.get(key);
+    if (known) return Promise.resolve(known);
     let pending = this.inflight.get(key);
     if (!pending) {
       pending = this.lookup(target, displayName, correlationId).finally(() => this.inflight.delete(key));
@@ -26,23 +34,35 @@ export class GroupResolver {
 
   /** The group's id when it exists, without creating it. */
   async existing(target: TargetRuntime, displayName: string, correlationId: string): Promise<string | null> {
-    const cached = await this.store.groupId(target.name, displayName);
-    if (cached) return cached;
+    const stored = this.known.get(groupKey(target, displayName)) ?? (await this.stored(target, displayName));
+    if (stored) return stored;
     return (await target.scim.findGroup(displayName, correlationId))?.id ?? null;
   }
 
   async forget(target: TargetRuntime, displayName: string): Promise<void> {
+    this.known.delete(groupKey(target, displayName));
     await this.store.forgetGroupId(target.name, displayName);
   }
 
   private async lookup(target: TargetRuntime, displayName: string, correlationId: string): Promise<string> {
-    const cached = await this.store.groupId(target.name, displayName);
-    if (cached) return cached;
+    const stored = await this.stored(target, displayName);
+    if (stored) return stored;
     const group = (await target.scim.findGroup(displayName, correlationId)) ?? (await target.scim.createGroup(displayName, correlationId));
-    if (target.mode === 'live') await this.store.saveGroupId(target.name, displayName, group.id);
+    if (target.mode === 'live') {
+      await this.store.saveGroupId(target.name, displayName, group.id);
+      this.known.set(groupKey(target, displayName), group.id);
+    }
     return group.id;
   }
+
+  private async stored(target: TargetRuntime, displayName: string): Promise<string | null> {
+    const id = await this.store.groupId(target.name, displayName);
+    if (id && target.mode === 'live') this.known.set(groupKey(target, displayName), id);
+    return id;
+  }
 }
+
+const groupKey = (target: TargetRuntime, displayName: string) => `${target.name}\u0000${displayName}`;
 
 /** Where a sync's membership changes are noted before they are sent (a lost answer must not be forgotten). */
 export interface GroupIntent {

@@ -163,6 +163,22 @@ describe.each(['better-auth', 'scimmy'] as const)('Standard Webhooks to %s, end 
     expect(await groupMembers('dept-engineering')).not.toContain((await byExternalId()).get('E-10')?.id);
   });
 
+  it('re-creates a department group deleted at the target and joins the next hire to it', async () => {
+    await bridge.send(employee('E-11', { department: 'Legal', title: 'Counsel' }));
+    await bridge.settle();
+    const first = (await scim.listGroups()).find((g) => g.displayName === 'dept-legal');
+    expect(first).toBeDefined();
+    const removed = await fetch(`${scim.baseUrl}/Groups/${String(first!.id)}`, { method: 'DELETE', headers: { authorization: `Bearer ${scim.token}` } });
+    expect(removed.status).toBe(204);
+
+    await bridge.send(employee('E-12', { department: 'Legal', title: 'Counsel' }));
+    await bridge.settle();
+    const again = (await scim.listGroups()).filter((g) => g.displayName === 'dept-legal');
+    expect(again).toHaveLength(1);
+    expect(again[0]!.id).not.toBe(first!.id);
+    expect(await groupMembers('dept-legal')).toEqual([(await byExternalId()).get('E-12')!.id]);
+  });
+
   it('ends with exactly the accounts the HR records call for', async () => {
     const users = await byExternalId();
     const summary = [...users.values()]
@@ -171,6 +187,8 @@ describe.each(['better-auth', 'scimmy'] as const)('Standard Webhooks to %s, end 
     expect(summary).toEqual([
       ['E-1', true, 'CTO'],
       ['E-10', false, 'Sparse'],
+      ['E-11', true, 'Counsel'],
+      ['E-12', true, 'Counsel'],
       ['E-2', true, 'Designer'],
       ['E-5', true, 'Analyst'],
       ['E-7', true, 'Engineer'],
