@@ -53,14 +53,16 @@ export class KyselyStore implements Store {
    * An initial load fills empty tables faster than autovacuum analyses them, and without statistics
    * PostgreSQL plans each claim as a sort of every dirty pair (13 ms instead of 0.4 ms at 10,000). The
    * tables are small; analysing them after every few thousand changed records keeps the plans right.
-   * Unchanged records (a resync) leave the tables as they were and are not counted.
+   * Unchanged records (a resync) leave the tables as they were and are not counted. Only the columns
+   * claims and backfills filter, join and sort on are analysed: statistics of the JSON columns cost
+   * half of each ANALYZE (129 ms on average with 50,000 employees, 63 ms without them) and no plan uses them.
    */
   private refreshStatistics(changed: number): void {
     this.newSinceAnalyze += changed;
     if (this.newSinceAnalyze < ANALYZE_EVERY || this.analyzing) return;
     this.newSinceAnalyze = 0;
     this.analyzing = true;
-    void sql`analyze pairs, employees`
+    void sql`analyze pairs (target, employee_id, dirty, dirty_since, next_check_at, next_attempt_at, lease_until, lease_owner), employees (employee_id, manager_id)`
       .execute(this.db)
       .catch(() => undefined)
       .finally(() => {
