@@ -82,12 +82,16 @@ describe.each(['sqlite', 'postgres'] as const)('statements reused for their numb
     expect(second.parameters).toContain('E-b-3');
   });
 
-  it('builds anew rows that lack a field, carry another, or differ in kind, and answers as Kysely does', () => {
+  it('answers as Kysely does for rows that lack a field, carry another, hold an expression or list their fields in another order', () => {
     expectSameAsKysely(dialect, 'odd', pairs(3, 'a'), upsert);
     const missing = pairs(3, 'b').map((p, i) => (i === 1 ? { ...p, last_error: undefined as unknown as null } : p));
     expectSameAsKysely(dialect, 'odd', missing, upsert);
     const extra = pairs(3, 'c').map((p, i) => (i === 2 ? { ...p, scim_id: 'u-1' } : p));
     expectSameAsKysely(dialect, 'odd', extra, upsert);
+    const expression = pairs(3, 'd').map((p, i) => (i === 0 ? { ...p, last_error: sql<string>`'computed'` as unknown as string } : p));
+    expectSameAsKysely(dialect, 'odd', expression, upsert);
+    const reordered = pairs(3, 'e').map((p, i) => (i === 1 ? (Object.fromEntries(Object.entries(p).reverse()) as PairRow) : p));
+    expectSameAsKysely(dialect, 'odd', reordered, upsert);
   });
 
   it('does not reuse a statement whose first parameters are not its rows', () => {

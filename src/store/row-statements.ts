@@ -35,6 +35,9 @@ export function compileForRows<R extends Row, O>(db: Kysely<Database>, dialect: 
   const key = `${dialect}\u0000${name}\u0000${rows.length}`;
   const shape = shapes.get(key);
   if (shape) {
+    // Refresh its place, so the shapes dropped at the bound are the least recently used.
+    shapes.delete(key);
+    shapes.set(key, shape);
     const parameters = bind(shape.fields, rows);
     if (parameters) {
       for (const value of shape.tail) parameters.push(value);
@@ -67,22 +70,28 @@ function remember(key: string, compiled: CompiledQuery, rows: readonly Row[]): v
 
 /**
  * The rows' values in binding order, or null when a row cannot take the compiled text: a missing or
- * extra field (Kysely would add a column or bind DEFAULT) or a row of another kind.
+ * extra field (Kysely would add a column or bind DEFAULT), a value Kysely writes as SQL rather than
+ * binding it (an expression), or a row of another kind.
  */
 function bind(fields: readonly string[] | null, rows: readonly Row[]): unknown[] | null {
   const out: unknown[] = [];
   for (const row of rows) {
     if (fields === null) {
-      if (typeof row === 'object') return null;
+      if (typeof row === 'object' || isExpression(row)) return null;
       out.push(row);
       continue;
     }
     if (typeof row !== 'object' || Object.keys(row).length !== fields.length) return null;
     for (const field of fields) {
       const value = (row as Record<string, unknown>)[field];
-      if (value === undefined) return null;
+      if (value === undefined || isExpression(value)) return null;
       out.push(value);
     }
   }
   return out;
+}
+
+/** What Kysely compiles into the statement instead of binding: an expression or an expression factory. */
+function isExpression(value: unknown): boolean {
+  return typeof value === 'function' || (typeof value === 'object' && value !== null && typeof (value as { toOperationNode?: unknown }).toOperationNode === 'function');
 }
