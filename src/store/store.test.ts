@@ -246,10 +246,14 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
   });
 
   it('remembers group ids and paused targets', async () => {
-    await store.saveGroupId('app1', 'dept-eng', 'g1');
-    await store.saveGroupId('app1', 'dept-eng', 'g2');
-    expect(await store.groupId('app1', 'dept-eng')).toBe('g2');
-    await store.forgetGroupId('app1', 'dept-eng');
+    expect(await store.saveGroupId('app1', 'dept-eng', 'g1')).toBe('g1');
+    // A second replica that created the group too is told the id on record.
+    expect(await store.saveGroupId('app1', 'dept-eng', 'g2')).toBe('g1');
+    expect(await store.groupId('app1', 'dept-eng')).toBe('g1');
+    // A stale id is not the one on record: forgetting it keeps the record.
+    await store.forgetGroupId('app1', 'dept-eng', 'g2');
+    expect(await store.groupId('app1', 'dept-eng')).toBe('g1');
+    await store.forgetGroupId('app1', 'dept-eng', 'g1');
     expect(await store.groupId('app1', 'dept-eng')).toBeNull();
     const audit: AuditEntry = { at: 1, correlationId: 'c', action: 'target.paused', outcome: 'failure', target: 'app1' };
     await store.pauseTarget('app1', 'HTTP 401', 'fp1', 1, audit);

@@ -118,8 +118,10 @@ export interface Store {
   scimIdOf(target: string, employeeId: string): Promise<string | null>;
   /** The SCIM ids of a group's members that the bridge manages, by target and display name. */
   groupId(target: string, displayName: string): Promise<string | null>;
-  saveGroupId(target: string, displayName: string, scimId: string): Promise<void>;
-  forgetGroupId(target: string, displayName: string): Promise<void>;
+  /** Records a group's id unless another replica recorded one first; answers the id on record. */
+  saveGroupId(target: string, displayName: string, scimId: string): Promise<string>;
+  /** Forgets the group's id if it is still `scimId` (the one the target no longer knows). */
+  forgetGroupId(target: string, displayName: string, scimId: string): Promise<void>;
 
   pausedTargets(): Promise<Array<{ name: string; reason: string; fingerprint: string | null }>>;
   pauseTarget(name: string, reason: string, fingerprint: string | null, now: number, audit: AuditEntry): Promise<void>;

@@ -32,27 +32,32 @@ export class GroupResolver {
     return pending;
   }
 
-  /** The group's id when it exists, without creating it. */
+  /**
+   * The group's id when it exists, without creating it. Read from the store, not the process: a
+   * removal sent to an id another replica has since replaced would leave the member in the new group.
+   */
   async existing(target: TargetRuntime, displayName: string, correlationId: string): Promise<string | null> {
-    const stored = this.known.get(groupKey(target, displayName)) ?? (await this.stored(target, displayName));
+    const stored = await this.stored(target, displayName);
     if (stored) return stored;
     return (await target.scim.findGroup(displayName, correlationId))?.id ?? null;
   }
 
-  async forget(target: TargetRuntime, displayName: string): Promise<void> {
-    this.known.delete(groupKey(target, displayName));
-    await this.store.forgetGroupId(target.name, displayName);
+  /** The target answered 404 for `scimId`: forget that id, here and in the store, and nothing newer. */
+  async forget(target: TargetRuntime, displayName: string, scimId: string): Promise<void> {
+    const key = groupKey(target, displayName);
+    if (this.known.get(key) === scimId) this.known.delete(key);
+    await this.store.forgetGroupId(target.name, displayName, scimId);
   }
 
   private async lookup(target: TargetRuntime, displayName: string, correlationId: string): Promise<string> {
     const stored = await this.stored(target, displayName);
     if (stored) return stored;
     const group = (await target.scim.findGroup(displayName, correlationId)) ?? (await target.scim.createGroup(displayName, correlationId));
-    if (target.mode === 'live') {
-      await this.store.saveGroupId(target.name, displayName, group.id);
-      this.known.set(groupKey(target, displayName), group.id);
-    }
-    return group.id;
+    if (target.mode !== 'live') return group.id;
+    // Another replica may have recorded this group first: everyone uses the id on record.
+    const recorded = await this.store.saveGroupId(target.name, displayName, group.id);
+    this.known.set(groupKey(target, displayName), recorded);
+    return recorded;
   }
 
   private async stored(target: TargetRuntime, displayName: string): Promise<string | null> {
@@ -116,8 +121,11 @@ async function withGroup(target: TargetRuntime, groups: GroupResolver, name: str
     await act(id);
   } catch (error) {
     if (!isBridgeError(error, 'SCIM_NOT_FOUND')) throw error;
-    // The group was deleted at the target behind our back: forget it; re-create it only to join.
-    await groups.forget(target, name);
-    if (joining) await act(await groups.resolve(target, name, correlationId));
+    // The group was deleted at the target behind our back: forget it; re-create it only to join. A
+    // removal looks again, since another replica may have found or made the group under a new id.
+    await groups.forget(target, name, id);
+    if (joining) return act(await groups.resolve(target, name, correlationId));
+    const again = await groups.existing(target, name, correlationId);
+    if (again !== null && again !== id) await act(again);
   }
 }
