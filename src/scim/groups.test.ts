@@ -115,6 +115,28 @@ describe('membership', () => {
     expect(sent.map((s) => (s.body?.Operations as unknown[]).length)).toEqual([2, 1, 1]);
   });
 
+  it('reports a group gone only when a read of it agrees with the 404', async () => {
+    const { pool, sent, target } = setup();
+    pool.intercept({ path: '/scim/v2/Groups/g1', method: 'PATCH' }).reply(404, { status: '404' });
+    pool.intercept({ path: '/scim/v2/Groups/g1?excludedAttributes=members', method: 'GET' }).reply(404, { status: '404' });
+    expect((await failure(target.addMembers('g1', ['u1']))).code).toBe('SCIM_NOT_FOUND');
+    pool.intercept({ path: '/scim/v2/Groups/g1', method: 'PATCH' }).reply(404, { status: '404' });
+    pool.intercept({ path: '/scim/v2/Groups/g1?excludedAttributes=members', method: 'GET' }).reply(404, { status: '404' });
+    expect((await failure(target.removeMembers('g1', ['u1']))).code).toBe('SCIM_NOT_FOUND');
+    expect(sent.map((x) => x.method)).toEqual(['PATCH', 'GET', 'PATCH', 'GET']);
+  });
+
+  it('retries later, without forgetting the group, a 404 for a group the target still has', async () => {
+    const { pool, target } = setup();
+    for (const change of [() => target.addMembers('g1', ['u1']), () => target.removeMembers('g1', ['u1'])]) {
+      pool.intercept({ path: '/scim/v2/Groups/g1', method: 'PATCH' }).reply(404, { status: '404' });
+      pool.intercept({ path: '/scim/v2/Groups/g1?excludedAttributes=members', method: 'GET' }).reply(200, { id: 'g1', displayName: 'dept-sales' });
+      const error = await failure(change());
+      expect(error.code).toBe('SCIM_SERVER_ERROR');
+      expect(error.details).toMatchObject({ confirmedBy: 'GET' });
+    }
+  });
+
   it('in dry-run mode creates and changes groups without sending', async () => {
     const { sent, exchanges, target } = setup({}, { mode: 'dry-run' });
     expect(await target.createGroup('dept-sales')).toMatchObject({ id: 'dry-run:group:dept-sales', members: [] });

@@ -103,7 +103,7 @@ export async function addMembers(ctx: ScimContext, groupId: string, userIds: str
       Operations: [{ op: 'add', path: 'members', value: chunk.map((id) => ({ value: id })) }],
     };
     try {
-      await ctx.http.send({ method: 'PATCH', path, body, correlationId });
+      await confirmGroupNotFound(ctx, groupId, correlationId, () => ctx.http.send({ method: 'PATCH', path, body, correlationId }));
     } catch (error) {
       if (!isBridgeError(error, 'SCIM_CONFLICT')) throw error;
     }
@@ -117,15 +117,17 @@ export async function addMembers(ctx: ScimContext, groupId: string, userIds: str
 export async function removeMembers(ctx: ScimContext, groupId: string, userIds: string[], correlationId?: string): Promise<void> {
   const path = resourcePath('Groups', groupId);
   const send = (ids: string[]): Promise<unknown> =>
-    ctx.http.send({
-      method: 'PATCH',
-      path,
-      body: {
-        schemas: [PATCH_OP_SCHEMA],
-        Operations: ids.map((id) => ({ op: 'remove', path: `members[value eq ${JSON.stringify(id)}]` })),
-      },
-      correlationId,
-    });
+    confirmGroupNotFound(ctx, groupId, correlationId, () =>
+      ctx.http.send({
+        method: 'PATCH',
+        path,
+        body: {
+          schemas: [PATCH_OP_SCHEMA],
+          Operations: ids.map((id) => ({ op: 'remove', path: `members[value eq ${JSON.stringify(id)}]` })),
+        },
+        correlationId,
+      }),
+    );
   for (const chunk of chunks([...new Set(userIds)], ctx.profile.groupRemoveChunk)) {
     try {
       await send(chunk);
@@ -142,6 +144,29 @@ export async function removeMembers(ctx: ScimContext, groupId: string, userIds: 
         }
       }
     }
+  }
+}
+
+/**
+ * A 404 to a group change is taken as "the group is gone" (the worker forgets its id and finds or
+ * makes it again) only once a read of the group agrees. A target that lags behind its own writes can
+ * answer 404 for a group it has; forgetting that id would send later changes to another group.
+ */
+async function confirmGroupNotFound(ctx: ScimContext, groupId: string, correlationId: string | undefined, write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    if (!isBridgeError(error, 'SCIM_NOT_FOUND')) throw error;
+    try {
+      await ctx.http.send({ method: 'GET', path: `${resourcePath('Groups', groupId)}?excludedAttributes=members`, correlationId });
+    } catch (read) {
+      if (isBridgeError(read, 'SCIM_NOT_FOUND')) throw error;
+      throw read;
+    }
+    throw new BridgeError('SCIM_SERVER_ERROR', 'the target answered 404 to a change of a group it still has', {
+      cause: error,
+      details: { ...error.details, confirmedBy: 'GET' },
+    });
   }
 }
 

@@ -288,13 +288,14 @@ export class KyselyStore implements Store {
   async saveGroupId(target: string, displayName: string, scimId: string): Promise<string> {
     return this.writes.grouped(async (trx) => {
       // The first id recorded wins, so replicas that raced to create one group all use the same one.
-      await trx
+      // One statement: a record forgotten between an insert and a read could not leave an unrecorded id.
+      const row = await trx
         .insertInto('groups')
         .values({ target, display_name: displayName, scim_id: scimId })
-        .onConflict((oc) => oc.columns(['target', 'display_name']).doNothing())
-        .execute();
-      const row = await trx.selectFrom('groups').select('scim_id').where('target', '=', target).where('display_name', '=', displayName).executeTakeFirst();
-      return row?.scim_id ?? scimId;
+        .onConflict((oc) => oc.columns(['target', 'display_name']).doUpdateSet((eb) => ({ scim_id: eb.ref('groups.scim_id') })))
+        .returning('scim_id')
+        .executeTakeFirstOrThrow();
+      return row.scim_id;
     });
   }
 
