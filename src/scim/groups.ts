@@ -1,5 +1,6 @@
 import { BridgeError, isBridgeError } from '../domain/errors.js';
 import type { ScimGroup } from './types.js';
+import { confirmNotFound } from './confirm-not-found.js';
 import { canFilterOn, filterQuery } from './filter.js';
 import { requireObject, type ScimContext } from './request.js';
 import { GROUP_SCHEMA, PATCH_OP_SCHEMA, idFromLocation, isRecord, resourcePath, resourcesOf } from './resources.js';
@@ -149,25 +150,20 @@ export async function removeMembers(ctx: ScimContext, groupId: string, userIds: 
 
 /**
  * A 404 to a group change is taken as "the group is gone" (the worker forgets its id and finds or
- * makes it again) only once a read of the group agrees. A target that lags behind its own writes can
- * answer 404 for a group it has; forgetting that id would send later changes to another group.
+ * makes it again) only once a read of the group agrees; otherwise the change is retried later, and
+ * no replica sends later changes to another group.
  */
-async function confirmGroupNotFound(ctx: ScimContext, groupId: string, correlationId: string | undefined, write: () => Promise<unknown>): Promise<void> {
-  try {
-    await write();
-  } catch (error) {
-    if (!isBridgeError(error, 'SCIM_NOT_FOUND')) throw error;
+function confirmGroupNotFound(ctx: ScimContext, groupId: string, correlationId: string | undefined, write: () => Promise<unknown>): Promise<void> {
+  const exists = async () => {
     try {
       await ctx.http.send({ method: 'GET', path: `${resourcePath('Groups', groupId)}?excludedAttributes=members`, correlationId });
+      return true;
     } catch (read) {
-      if (isBridgeError(read, 'SCIM_NOT_FOUND')) throw error;
+      if (isBridgeError(read, 'SCIM_NOT_FOUND')) return false;
       throw read;
     }
-    throw new BridgeError('SCIM_SERVER_ERROR', 'the target answered 404 to a change of a group it still has', {
-      cause: error,
-      details: { ...error.details, confirmedBy: 'GET' },
-    });
-  }
+  };
+  return confirmNotFound(write, exists, { code: 'SCIM_SERVER_ERROR', message: 'the target answered 404 to a change of a group it still has' });
 }
 
 function isNoTarget(error: unknown): boolean {

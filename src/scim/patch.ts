@@ -1,5 +1,5 @@
-import { BridgeError, isBridgeError } from '../domain/errors.js';
 import type { ScimJson } from '../mapping/types.js';
+import { confirmNotFound } from './confirm-not-found.js';
 import { requireObject, type ScimContext } from './request.js';
 import { PATCH_OP_SCHEMA, SERVER_OWNED, USER_SCHEMA, isRecord, resourcePath, withSchemas } from './resources.js';
 import { getUser } from './users.js';
@@ -194,30 +194,19 @@ export async function updateUser(
         ? current
         : requireObject(await ctx.http.send({ method: 'GET', path, correlationId }), 'user read before replace');
     const body = mergeForPut(desired, server, current);
-    await confirmNotFound(ctx, id, correlationId, () => ctx.http.send({ method: 'PUT', path, body, correlationId, dryRunBody: body }));
+    await confirmUserNotFound(ctx, id, correlationId, () => ctx.http.send({ method: 'PUT', path, body, correlationId, dryRunBody: body }));
     return;
   }
 
   for (const body of patchBodies(ops, ctx.profile.maxPatchOperations)) {
-    await confirmNotFound(ctx, id, correlationId, () => ctx.http.send({ method: 'PATCH', path, body, correlationId }));
+    await confirmUserNotFound(ctx, id, correlationId, () => ctx.http.send({ method: 'PATCH', path, body, correlationId }));
   }
 }
 
-async function confirmNotFound(
-  ctx: ScimContext,
-  id: string,
-  correlationId: string | undefined,
-  write: () => Promise<unknown>,
-): Promise<void> {
-  try {
-    await write();
-  } catch (error) {
-    if (!isBridgeError(error, 'SCIM_NOT_FOUND')) throw error;
-    const existing = await getUser(ctx, id, correlationId);
-    if (!existing) throw error;
-    throw new BridgeError('SCIM_REJECTED', 'the target answered 404 to an update of an account it still has', {
-      cause: error,
-      details: { ...error.details, confirmedBy: 'GET' },
-    });
-  }
+/** An update answered 404 while the account is still there is refused, not taken as a deleted account. */
+function confirmUserNotFound(ctx: ScimContext, id: string, correlationId: string | undefined, write: () => Promise<unknown>): Promise<void> {
+  return confirmNotFound(write, async () => (await getUser(ctx, id, correlationId)) !== null, {
+    code: 'SCIM_REJECTED',
+    message: 'the target answered 404 to an update of an account it still has',
+  });
 }
