@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { employeesNamed } from './employee-locks.js';
 import type { Dialect } from './migrations.js';
-import { markPairsDirty, type DirtyPair } from './pairs.js';
+import { markPairsDirty, pairKey, type DirtyPair } from './pairs.js';
 import { executeForRows } from './row-statements.js';
 import { upsertEmployees } from './employees.js';
 import type { Database, EmployeesTable } from './schema.js';
@@ -58,7 +58,7 @@ export class IntakeBatch {
 
   markDirty(targets: readonly string[], employeeId: string, now: number, correlationId: string): void {
     for (const target of targets) {
-      const key = `${target}\u0000${employeeId}`;
+      const key = pairKey(target, employeeId);
       this.dirty.delete(key);
       this.dirty.set(key, { target, employeeId, correlationId, now });
     }

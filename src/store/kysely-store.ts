@@ -4,7 +4,7 @@ import { verifyAuditChain, type AuditEntry } from './audit.js';
 import { applyRecord, getRecord, parseStoredRecord } from './employees.js';
 import { applyIntake } from './intake.js';
 import type { Dialect } from './migrations.js';
-import { claimCandidates, markDirty, markReportsDirty } from './pairs.js';
+import { claimCandidates, leasePairs, markDirty, markReportsDirty, pairKey } from './pairs.js';
 import type { Database, PairsTable } from './schema.js';
 import type { CommitSync } from './wal-sync.js';
 import { Transactions, type AuditListener } from './transactions.js';
@@ -54,8 +54,9 @@ export class KyselyStore implements Store {
    * PostgreSQL plans each claim as a sort of every dirty pair (13 ms instead of 0.4 ms at 10,000). The
    * tables are small; analysing them after every few thousand changed records keeps the plans right.
    * Unchanged records (a resync) leave the tables as they were and are not counted. Only the columns
-   * claims, backfills and status reports filter, join and sort on are analysed: statistics of the JSON columns cost
-   * half of each ANALYZE (129 ms on average with 50,000 employees, 63 ms without them) and no plan uses them.
+   * claims, backfills and status reports filter, join and sort on are analysed: statistics of the JSON
+   * columns cost half of each ANALYZE (129 ms on average with 50,000 employees, 63 ms without them)
+   * and no plan uses them.
    */
   private refreshStatistics(changed: number): void {
     this.newSinceAnalyze += changed;
@@ -166,21 +167,10 @@ export class KyselyStore implements Store {
   async claimPairs(owner: string, now: number, leaseMs: number, limit: number, excluded: readonly string[]): Promise<ClaimedPair[]> {
     return this.writes.grouped(async (trx) => {
       const rows = await claimCandidates(trx, this.dialect, now, limit, excluded);
-      if (rows.length === 0) return [];
-      // One statement for the whole claim. A lease that ran out with an owner still on it was never
-      // completed: that sync's requests may have changed the account, so the applied copy is no longer
-      // trusted (see syncPair). SET reads the row as it was, before the new owner is written.
-      const won = await trx
-        .updateTable('pairs')
-        .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, applied_hash: eb.case().when('lease_owner', 'is', null).then(eb.ref('applied_hash')).else(null).end() }))
-        .where(({ eb, refTuple, tuple }) => eb(refTuple('target', 'employee_id'), 'in', rows.map((r) => tuple(r.target, r.employee_id))))
-        .where('lease_until', '<', now)
-        .returning(['target', 'employee_id'])
-        .execute();
-      const wonKeys = new Set(won.map((w) => `${w.target}\u0000${w.employee_id}`));
+      const won = await leasePairs(trx, rows, owner, now, leaseMs);
       const claimed: ClaimedPair[] = [];
       for (const r of rows) {
-        if (!wonKeys.has(`${r.target}\u0000${r.employee_id}`)) continue;
+        if (!won.has(pairKey(r.target, r.employee_id))) continue;
         claimed.push({
           target: r.target,
           employeeId: r.employee_id,

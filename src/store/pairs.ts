@@ -100,3 +100,23 @@ export async function claimCandidates(trx: Kysely<Database>, dialect: Dialect, n
   const dueAt = (r: { dirty_since: number | null; next_check_at: number | null }) => Number(r.dirty_since ?? r.next_check_at ?? 0);
   return [...(await candidates('dirty')), ...(await candidates('due'))].sort((a, b) => dueAt(a) - dueAt(b)).slice(0, limit);
 }
+
+export const pairKey = (target: string, employeeId: string) => `${target}\u0000${employeeId}`;
+
+/**
+ * Leases the claimed candidates in one statement and returns the keys (pairKey) of those it leased.
+ * A lease that ran out with an owner still on it was never completed: that sync's requests may have
+ * changed the account, so the applied copy is no longer trusted (see syncPair). SET reads the row as
+ * it was, before the new owner is written.
+ */
+export async function leasePairs(trx: Kysely<Database>, rows: ReadonlyArray<{ target: string; employee_id: string }>, owner: string, now: number, leaseMs: number): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const won = await trx
+    .updateTable('pairs')
+    .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, applied_hash: eb.case().when('lease_owner', 'is', null).then(eb.ref('applied_hash')).else(null).end() }))
+    .where(({ eb, refTuple, tuple }) => eb(refTuple('target', 'employee_id'), 'in', rows.map((r) => tuple(r.target, r.employee_id))))
+    .where('lease_until', '<', now)
+    .returning(['target', 'employee_id'])
+    .execute();
+  return new Set(won.map((w) => pairKey(w.target, w.employee_id)));
+}
