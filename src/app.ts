@@ -10,13 +10,14 @@ import type { SourceAdapter } from './hris/source.js';
 import { createStandardWebhooksSource } from './hris/standard-webhooks/index.js';
 import { buildServer } from './http/server.js';
 import { loadMappings } from './mapping/index.js';
+import { auditLines } from './observability/audit-lines.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, statusClass, type Metrics } from './observability/metrics.js';
 import { createScimTarget } from './scim/index.js';
 import type { ScimExchange } from './scim/types.js';
 import { OAuth2Token } from './secrets/oauth2-token.js';
 import { resolveSecret, resolveSecrets, type Secret } from './secrets/secret-ref.js';
-import { openStore, type AuditEntry, type Store } from './store/index.js';
+import { openStore, type Store } from './store/index.js';
 import { syncContext } from './worker/sync-context.js';
 import type { TargetRuntime } from './worker/target-runtime.js';
 import { Worker } from './worker/worker.js';
@@ -129,20 +130,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
   }
 
-  const onAudit = (entries: readonly AuditEntry[]) => {
-    for (const e of entries) {
-      log.info(
-        {
-          event: { kind: 'event', category: ['iam'], action: e.action, outcome: e.outcome === 'failure' ? 'failure' : e.outcome === 'unknown' ? 'unknown' : 'success' },
-          trace: { id: e.correlationId },
-          ...(e.employeeId ? { user: { target: { id: e.employeeId } } } : {}),
-          labels: { ...(e.target ? { target: e.target } : {}), ...(e.source ? { source: e.source } : {}), result: e.outcome },
-          hr_scim: { audit: e.details ?? {} },
-        },
-        e.action,
-      );
-    }
-  };
+  const onAudit = auditLines(log);
 
   const store = await openStore(config.store.url, onAudit, baseDir);
   const targetNames = [...targets.keys()];

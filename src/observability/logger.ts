@@ -21,12 +21,17 @@ export const redactedPaths = [
   'headers.authorization',
 ];
 
+/** What every line carries besides its own fields; audit-lines.ts writes the same. */
+export const baseBindings = { service: { name: 'hr-scim-bridge' } };
+
+export const ecsOptions = () => ecsFormat({ convertReqRes: true, apmIntegration: false });
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const options = {
     level,
-    ...ecsFormat({ convertReqRes: true, apmIntegration: false }),
+    ...ecsOptions(),
     redact: { paths: redactedPaths, censor: '[redacted]' },
-    base: { service: { name: 'hr-scim-bridge' } },
+    base: baseBindings,
   };
   return destination ? pino(options, destination) : pino(options);
 }
