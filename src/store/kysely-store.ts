@@ -25,6 +25,9 @@ import type {
 /** Changed records after which PostgreSQL's planner statistics are refreshed (see intake). */
 const ANALYZE_EVERY = 2_000;
 
+/** A literal, not a parameter: a plan made for any value (PostgreSQL's generic plans) cannot use the partial index pairs_failed. */
+const FAILED = sql.lit('failed');
+
 export class KyselyStore implements Store {
   private readonly writes: Transactions;
   private newSinceAnalyze = 0;
@@ -337,7 +340,7 @@ export class KyselyStore implements Store {
   }
 
   async failedPairs(limit: number): Promise<Array<PairStatus & { employeeId: string }>> {
-    const rows = await this.db.selectFrom('pairs').selectAll().where('status', '=', 'failed').orderBy('updated_at', 'desc').limit(limit).execute();
+    const rows = await this.db.selectFrom('pairs').selectAll().where('status', '=', FAILED).orderBy('updated_at', 'desc').limit(limit).execute();
     return rows.map((r) => ({ ...toPairStatus(r), employeeId: r.employee_id }));
   }
 
@@ -361,7 +364,7 @@ export class KyselyStore implements Store {
     const failed = await this.db
       .selectFrom('pairs')
       .select(['target', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('status', '=', 'failed')
+      .where('status', '=', FAILED)
       .groupBy('target')
       .execute();
     const oldest = dirty.map((d) => (d.oldest === null ? null : Number(d.oldest))).filter((v): v is number => v !== null);

@@ -134,6 +134,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       await db.schema.createIndex('pairs_dirty_since').on('pairs').columns(['dirty', 'dirty_since']).execute();
     },
   },
+  '0004_pairs_failed': {
+    // The failed-pairs gauge (every 5 s) and the admin list of failed pairs read every pair without it:
+    // 68 ms with 300,000 pairs on SQLite, where it stops the event loop. Partial, so a pair pays for it
+    // only while it is failed. The queries name the status as a literal, which any plan can match to it.
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('pairs_failed').on('pairs').columns(['target', 'updated_at']).where(sql.ref('status'), '=', sql.lit('failed')).execute();
+    },
+  },
   };
 }
 

@@ -220,6 +220,7 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
     const retried = await store.claimPairs('w', 5000, 60_000, 10, []);
     expect(retried.map((p) => [p.target, p.attempts])).toEqual([[a!.target, 1]]);
     expect((await store.failedPairs(10)).map((p) => [p.target, p.employeeId, p.lastError])).toEqual([[b!.target, 'E-1', 'HTTP 400']]);
+    expect((await store.stats()).failedByTarget).toEqual({ [b!.target]: 1 });
     await store.releaseLeases('w');
     expect(await store.claimPairs('w2', 5001, 60_000, 10, [])).toHaveLength(1);
   });
@@ -442,6 +443,34 @@ describe.skipIf(!postgres.ok)('several replicas on PostgreSQL', () => {
     expect(await analyses()).toBe(2);
   });
 
+  it('counts and lists failed pairs from their partial index, also under a generic plan', async () => {
+    const s = await replica();
+    const db = (s as KyselyStore).db;
+    await seed(s, 3);
+    const [pair] = await s.claimPairs('w', 2000, 60_000, 1, []);
+    await s.completePair('w', pair!, { kind: 'failed', error: 'HTTP 400' }, [], 2100);
+    const scans = async () => {
+      const { rows } = await sql<{ n: number }>`select coalesce(sum(idx_scan), 0)::int as n from pg_stat_user_indexes where schemaname = ${schema.name} and indexrelname = 'pairs_failed'`.execute(db);
+      return rows[0]?.n ?? 0;
+    };
+    // A store whose connections plan every statement as PostgreSQL does after five runs of a prepared
+    // one, and scan these few rows by index whenever an index can answer.
+    const url = new URL(schema.url);
+    url.searchParams.set('options', `${url.searchParams.get('options') ?? ''} -c plan_cache_mode=force_generic_plan -c enable_seqscan=off`);
+    const before = await scans();
+    const generic = await openStore(url.toString());
+    try {
+      expect((await generic.stats()).failedByTarget).toEqual({ [pair!.target]: 1 });
+      expect((await generic.failedPairs(10)).map((p) => p.employeeId)).toEqual([pair!.employeeId]);
+    } finally {
+      // A session reports its index scans when it ends (or idle, after up to 10 s).
+      await generic.close();
+    }
+    const deadline = Date.now() + 5_000;
+    while ((await scans()) < before + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await scans()).toBeGreaterThanOrEqual(before + 2);
+  });
+
   it('runs the migrations once when replicas start together', async () => {
     const opened = await Promise.all([replica(), replica(), replica(), replica()]);
     expect(opened.every((s) => s.dialect === 'postgres')).toBe(true);
@@ -451,6 +480,7 @@ describe.skipIf(!postgres.ok)('several replicas on PostgreSQL', () => {
       { name: '0001_initial', n: 1 },
       { name: '0002_intended_groups', n: 1 },
       { name: '0003_pairs_dirty_since', n: 1 },
+      { name: '0004_pairs_failed', n: 1 },
     ]);
     const { rows: tables } = await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = ${schema.name}`.execute(db);
     expect(tables[0]?.n).toBe(9);
