@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './migrations.js';
 import { compileForRows, executeForRows } from './row-statements.js';
@@ -33,7 +33,7 @@ export function auditHash(prevHash: string, row: AuditRowContent): string {
     row.employee_id,
     row.details,
   ]);
-  return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex');
+  return hash('sha256', `${prevHash}\n${content}`);
 }
 
 /** Appends inside the caller's transaction, so evidence and the change it describes commit together. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { BridgeError, isBridgeError } from '../domain/errors.js';
 import { decideLifecycle, isoDay, type DesiredState } from '../domain/lifecycle.js';
 import type { ScimJson } from '../mapping/types.js';
@@ -80,11 +80,11 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
     const managerScimId = mapped.managerEmployeeId ? await store.scimIdOf(target.name, mapped.managerEmployeeId) : null;
     const user = withManager(mapped.user, target.mapping.profile, managerScimId);
     const wantedGroups = active && target.mapping.profile.groups ? [...new Set(mapped.groups)].sort() : [];
-    const hash = createHash('sha256').update(JSON.stringify({ desired, user, wantedGroups })).digest('hex');
+    const desiredHash = hash('sha256', JSON.stringify({ desired, user, wantedGroups }));
     // No applied hash on a linked account means an earlier sync did not finish (a crash, a lost lease, a
     // request whose answer never came): the account may differ from the last applied copy either way.
     const trusted = pair.appliedHash !== null;
-    if (trusted && hash === pair.appliedHash && pair.scimId !== null) return finish('noop');
+    if (trusted && desiredHash === pair.appliedHash && pair.scimId !== null) return finish('noop');
 
     if (desired === 'deleted') {
       if (applied.scimId) {
@@ -93,7 +93,7 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
           if (!isBridgeError(e, 'SCIM_NOT_FOUND')) throw e;
         });
       }
-      Object.assign(applied, { scimId: null, appliedUser: null, appliedHash: hash, state: 'deleted', appliedGroups: [] });
+      Object.assign(applied, { scimId: null, appliedUser: null, appliedHash: desiredHash, state: 'deleted', appliedGroups: [] });
       return finish('delete');
     }
 
@@ -136,7 +136,7 @@ export async function syncPair(pair: ClaimedPair, target: TargetRuntime, store: 
     if (desired === 'inactive' && pair.state !== 'inactive') applied.inactiveSince = now;
     if (active) applied.inactiveSince = null;
     await reconcileGroups(target, groups, applied, wantedGroups, correlationId, intent, !trusted);
-    applied.appliedHash = hash;
+    applied.appliedHash = desiredHash;
     return finish(action);
   } catch (error) {
     // Whatever was sent before the failure may or may not have been applied; the next sync reads back.
