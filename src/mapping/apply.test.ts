@@ -1,12 +1,14 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import { tempDirs } from '../../test/helpers/temp-dirs.js';
 import type { EmployeeRecord } from '../domain/employee.js';
 import { BridgeError } from '../domain/errors.js';
 import { loadMapping } from './load.js';
+
+const tempDir = tempDirs();
 
 const compiles = vi.hoisted(() => ({ count: 0 }));
 vi.mock('jsonata', async (importOriginal) => {
@@ -23,7 +25,7 @@ const context = { active: true, today: '2026-12-04' };
 const ada: EmployeeRecord = { id: 'E-1', status: 'active', givenName: 'Ada', familyName: 'Lovelace', workEmail: 'ada@example.com' };
 
 async function mapping(lines: string[]) {
-  const dir = await mkdtemp(join(tmpdir(), 'mapping-apply-'));
+  const dir = await tempDir('mapping-apply-');
   const file = join(dir, 'demo.yaml');
   await writeFile(file, ['user:', '  userName: workEmail', '  externalId: id', ...lines].join('\n'));
   return loadMapping(file);

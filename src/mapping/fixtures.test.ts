@@ -1,9 +1,11 @@
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../../test/helpers/temp-dirs.js';
 import { runMappingFixtures } from './fixtures.js';
+
+const tempDir = tempDirs();
 
 const mappingsDir = fileURLToPath(new URL('../../mappings', import.meta.url));
 const shipped = ['generic', 'aws-identity-center', 'slack', 'github-emu'];
@@ -54,7 +56,7 @@ describe('runMappingFixtures', () => {
   };
 
   async function setUp(fixtures: Record<string, unknown>): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), 'mapping-fixtures-'));
+    const dir = await tempDir('mapping-fixtures-');
     await writeFile(join(dir, 'demo.yaml'), mapping);
     await mkdir(join(dir, 'fixtures', 'demo'), { recursive: true });
     for (const [name, body] of Object.entries(fixtures)) {
@@ -114,6 +116,6 @@ describe('runMappingFixtures', () => {
   });
 
   it('returns nothing when there are no fixtures', async () => {
-    expect(await runMappingFixtures(await mkdtemp(join(tmpdir(), 'mapping-empty-')))).toEqual([]);
+    expect(await runMappingFixtures(await tempDir('mapping-empty-'))).toEqual([]);
   });
 });

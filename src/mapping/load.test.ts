@@ -1,15 +1,17 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../../test/helpers/temp-dirs.js';
 import { BridgeError } from '../domain/errors.js';
 import { loadMapping, loadMappings } from './load.js';
 import { defaultPolicy, defaultProfile } from './schema.js';
 
+const tempDir = tempDirs();
+
 const base = ['user:', '  userName: workEmail', '  externalId: id'];
 
 async function mappingFile(lines: string[], name = 'demo.yaml'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mapping-load-'));
+  const dir = await tempDir('mapping-load-');
   const file = join(dir, name);
   await writeFile(file, lines.join('\n'));
   return file;

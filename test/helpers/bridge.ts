@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -104,6 +104,9 @@ export async function startBridge(options: { targets: HarnessTarget[]; sources?:
     },
     post,
     settle: () => app.worker.runUntilIdle(),
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
