@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -125,13 +125,30 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
     dbFile,
     child,
     peakRssMb: () => peakRssMb(child.pid!),
-    stop: () =>
-      new Promise<void>((ok) => {
+    stop: async () => {
+      await new Promise<void>((ok) => {
         if (child.exitCode !== null) return ok();
         child.once('exit', () => ok());
         child.kill('SIGTERM');
-      }),
+      });
+      settleDisk(dir);
+    },
   };
+}
+
+/**
+ * Removes a run's files and flushes what the machine still has to write. An intake run leaves a
+ * database of about 200 MB; the kernel would otherwise write it back during the next run, whose
+ * fsyncs (and the SCIM server's CPU) would then pay for this one: the end-to-end p99 after an intake
+ * run was 111 ms against 61–75 ms after none.
+ */
+export function settleDisk(dir?: string): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  try {
+    execFileSync('sync');
+  } catch {
+    // No sync(1) on this machine: the next run may share the disk with this one's writeback.
+  }
 }
 
 /** A plain Fastify server answering the same route unsigned, unvalidated and unstored: the intake baseline. */
