@@ -25,7 +25,10 @@ import type {
 /** Changed records after which PostgreSQL's planner statistics are refreshed (see intake). */
 const ANALYZE_EVERY = 2_000;
 
-/** A literal, not a parameter: a plan made for any value (PostgreSQL's generic plans) cannot use the partial index pairs_failed. */
+/**
+ * A literal, not a parameter: a plan made for any value cannot use the partial index pairs_failed.
+ * node-postgres gets a plan per value today, but a pooler that prepares statements would not.
+ */
 const FAILED = sql.lit('failed');
 
 export class KyselyStore implements Store {

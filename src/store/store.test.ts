@@ -453,8 +453,8 @@ describe.skipIf(!postgres.ok)('several replicas on PostgreSQL', () => {
       const { rows } = await sql<{ n: number }>`select coalesce(sum(idx_scan), 0)::int as n from pg_stat_user_indexes where schemaname = ${schema.name} and indexrelname = 'pairs_failed'`.execute(db);
       return rows[0]?.n ?? 0;
     };
-    // A store whose connections plan every statement as PostgreSQL does after five runs of a prepared
-    // one, and scan these few rows by index whenever an index can answer.
+    // A store whose connections plan every statement for any value, as PostgreSQL may for a statement a
+    // pooler prepares, and scan these few rows by index whenever an index can answer.
     const url = new URL(schema.url);
     url.searchParams.set('options', `${url.searchParams.get('options') ?? ''} -c plan_cache_mode=force_generic_plan -c enable_seqscan=off`);
     const before = await scans();
