@@ -1,6 +1,7 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../store/audit.js';
-import { auditLines } from './audit-lines.js';
+import { auditFields, auditLines } from './audit-lines.js';
 import { createLogger } from './logger.js';
 
 function capture() {
@@ -47,18 +48,28 @@ describe('audit lines', () => {
     expect(d).toMatchObject({ event: { outcome: 'success' }, labels: { result: 'ignored' }, trace: { id: 'c-4' } });
   });
 
-  it('starts every line with the fields, values and key order of the lines pino writes beside it', () => {
-    const { writes, stream } = capture();
-    const log = createLogger('info', stream);
-    log.info({ component: 'worker' }, 'before');
-    auditLines(log)([received]);
-    log.info('after');
+  it('writes each line byte for byte as pino writes the same fields, in order with the lines around it', () => {
+    const awkward: AuditEntry = { ...failed, details: { text: 'quote " backslash \\ newline \n \u2028 ünïcode', nested: { list: [1, null, true], empty: {} } } };
+    for (const entry of [received, failed, bare, awkward]) {
+      const viaPino = capture();
+      createLogger('info', viaPino.stream).info(auditFields(entry), entry.action);
+      const direct = capture();
+      const log = createLogger('info', direct.stream);
+      log.info({ component: 'worker' }, 'before');
+      auditLines(log)([entry]);
+      log.info('after');
+      const blank = (line: string) => line.replace(/"@timestamp":"[^"]+"/, '"@timestamp":""');
+      const written = direct.writes.join('').split('\n').filter(Boolean);
+      expect(written.map(blank)[1]).toBe(blank(viaPino.writes.join('').trimEnd()));
+      expect(written.map((l) => (JSON.parse(l) as { message: string }).message)).toEqual(['before', entry.action, 'after']);
+    }
+  });
 
-    const [before, audit, after] = lines(writes);
-    const head = (line: Record<string, unknown> | undefined) => Object.entries(line ?? {}).slice(0, 4).map(([k, v]) => (k === '@timestamp' ? k : [k, v]));
-    expect(head(audit)).toEqual(head(before));
-    expect(Object.keys(audit ?? {}).at(-1)).toBe('message');
-    expect([before?.message, audit?.message, after?.message]).toEqual(['before', 'delivery.received', 'after']);
+  it('lets pino route the lines when the destination needs each line\'s level', () => {
+    const { writes, stream } = capture();
+    const log = createLogger('info', pino.multistream([{ level: 'info', stream }, { level: 'error', stream: { write: () => expect.fail('an info line reached the error stream') } }]));
+    auditLines(log)([received, failed]);
+    expect(lines(writes).map((l) => l.message)).toEqual(['delivery.received', 'scim.user_create']);
   });
 
   it('writes nothing when info lines are turned off, or for a commit without rows', () => {
