@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, utimesSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -16,8 +16,8 @@ describe('secret references', () => {
 
   it('re-reads a file: secret after it changes, without a restart', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
+    const dir = mkdtempSync(join(tmpdir(), 'secret-'));
     try {
-      const dir = mkdtempSync(join(tmpdir(), 'secret-'));
       const path = join(dir, 'token');
       writeFileSync(path, 'first\n');
       const s = resolveSecret(`file:${path}`);
@@ -29,6 +29,7 @@ describe('secret references', () => {
       expect(s.ref).toBe(`file:${path}`);
     } finally {
       vi.useRealTimers();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -56,16 +56,18 @@ describe.skipIf(!postgres.ok)('three replicas on one PostgreSQL database', () =>
   let proxy: RecordingProxy;
   const replicas: Replica[] = [];
   const secret = newStandardWebhookSecret();
+  let dir: string | undefined;
 
   beforeAll(async () => {
     ensureBuilt();
     [schema, scim] = await Promise.all([createTestSchema('replicas_e2e'), startScimServer('scimmy')]);
     proxy = await RecordingProxy.start(scim.baseUrl);
-    const dir = mkdtempSync(join(tmpdir(), 'replicas-'));
+    const configs = mkdtempSync(join(tmpdir(), 'replicas-'));
+    dir = configs;
     // Staggered by a few milliseconds at most: the replicas race for the migrations as in a rollout.
     await Promise.all(
       Array.from({ length: REPLICAS }, (_, index) => {
-        const file = join(dir, `replica-${index}.yaml`);
+        const file = join(configs, `replica-${index}.yaml`);
         writeFileSync(
           file,
           stringify({
@@ -98,6 +100,7 @@ describe.skipIf(!postgres.ok)('three replicas on one PostgreSQL database', () =>
     await proxy?.close();
     await scim?.stop();
     await schema?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('converges every pair exactly once at a time, with one replica killed mid-run', async () => {

@@ -105,8 +105,11 @@ export async function startBridge(options: { targets: HarnessTarget[]; sources?:
     post,
     settle: () => app.worker.runUntilIdle(),
     close: async () => {
-      await app.close();
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        await app.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }
