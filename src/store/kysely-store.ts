@@ -4,7 +4,7 @@ import { verifyAuditChain, type AuditEntry } from './audit.js';
 import { applyRecord, getRecord, parseStoredRecord } from './employees.js';
 import { applyIntake } from './intake.js';
 import type { Dialect } from './migrations.js';
-import { claimCandidates, leasePairs, markDirty, markReportsDirty, pairKey } from './pairs.js';
+import { claimCandidates, completeAndMarkReports, leasePairs, markDirty, markReportsDirty, pairKey } from './pairs.js';
 import type { Database, PairsTable } from './schema.js';
 import type { CommitSync } from './wal-sync.js';
 import { Transactions, type AuditListener } from './transactions.js';
@@ -223,23 +223,30 @@ export class KyselyStore implements Store {
       } else if (result.kind === 'retry') {
         Object.assign(set, { dirty: 1, dirty_since: sql`coalesce(dirty_since, ${now})`, attempts: pair.attempts + 1, next_attempt_at: result.nextAttemptAt, last_error: result.error });
       }
-      const updated = await trx
+      const completion = trx
         .updateTable('pairs')
         .set(set as never)
         .where('target', '=', pair.target)
         .where('employee_id', '=', pair.employeeId)
-        .where('lease_owner', '=', owner)
-        .executeTakeFirst();
+        .where('lease_owner', '=', owner);
+      const cid = pair.correlationId ?? 'backfill';
+      // A new account: its reports there can now point at it.
+      const created = Boolean(applied?.scimId && !pair.scimId);
+      let updated: number;
+      let reports = 0;
+      if (created && this.dialect === 'postgres' && pair.record?.managerId !== pair.employeeId) {
+        ({ updated, reports } = await completeAndMarkReports(trx, completion, pair.target, pair.employeeId, now, cid));
+      } else {
+        updated = Number((await completion.executeTakeFirst()).numUpdatedRows);
+        if (updated > 0 && created) reports = await markReportsDirty(trx, pair.target, pair.employeeId, now, cid);
+      }
       // A sync that lost its lease keeps its evidence (its requests did happen) but decides nothing more.
-      if (Number(updated.numUpdatedRows) === 0) {
+      if (updated === 0) {
         rows.push({ at: now, correlationId: pair.correlationId ?? 'scheduled', action: 'sync.superseded', outcome: 'ignored', target: pair.target, employeeId: pair.employeeId, details: { reason: 'the lease had passed to another worker' } });
         return;
       }
-      if (applied?.scimId && !pair.scimId) {
-        const n = await markReportsDirty(trx, pair.target, pair.employeeId, now, pair.correlationId ?? 'backfill');
-        if (n > 0) {
-          rows.push({ at: now, correlationId: pair.correlationId ?? 'backfill', action: 'manager.backfill', outcome: 'success', target: pair.target, employeeId: pair.employeeId, details: { reports: n } });
-        }
+      if (reports > 0) {
+        rows.push({ at: now, correlationId: cid, action: 'manager.backfill', outcome: 'success', target: pair.target, employeeId: pair.employeeId, details: { reports } });
       }
     });
   }

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { Dialect } from './migrations.js';
 import { executeForRows } from './row-statements.js';
 import type { Database } from './schema.js';
@@ -60,7 +60,12 @@ export function markDirty(trx: Kysely<Database>, dialect: Dialect, targets: read
 
 /** When a manager first gets an account at a target, their reports there can now point at it. */
 export async function markReportsDirty(trx: Kysely<Database>, target: string, managerId: string, now: number, correlationId: string): Promise<number> {
-  const result = await trx
+  const result = await reportsOf(trx, target, managerId, now, correlationId).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+function reportsOf(trx: Kysely<Database>, target: string, managerId: string, now: number, correlationId: string) {
+  return trx
     .updateTable('pairs')
     .set({
       dirty: 1,
@@ -71,9 +76,19 @@ export async function markReportsDirty(trx: Kysely<Database>, target: string, ma
       updated_at: now,
     })
     .where('target', '=', target)
-    .where('employee_id', 'in', (qb) => qb.selectFrom('employees').select('employee_id').where('manager_id', '=', managerId))
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+    .where('employee_id', 'in', (qb) => qb.selectFrom('employees').select('employee_id').where('manager_id', '=', managerId));
+}
+
+/**
+ * A new account's completion and the marking of its reports, in one PostgreSQL statement: one round
+ * trip fewer for every account created (10,000 in an initial load of 10,000). The reports are marked
+ * only if the completion updated the pair. A statement may not update one row twice, so an employee
+ * who is their own manager is left to the two statements.
+ */
+export async function completeAndMarkReports(trx: Kysely<Database>, completion: UpdateQueryBuilder<Database, 'pairs', 'pairs', UpdateResult>, target: string, managerId: string, now: number, correlationId: string): Promise<{ updated: number; reports: number }> {
+  const reports = reportsOf(trx, target, managerId, now, correlationId).where(sql<boolean>`exists (select 1 from done)`);
+  const { rows } = await sql<{ updated: number; reports: number }>`with done as (${completion.returning(sql<number>`1`.as('one'))}), marked as (${reports.returning(sql<number>`1`.as('one'))}) select (select count(*) from done)::int as updated, (select count(*) from marked)::int as reports`.execute(trx);
+  return rows[0] ?? { updated: 0, reports: 0 };
 }
 
 /**

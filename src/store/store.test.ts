@@ -246,6 +246,27 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
     expect(backfill.map((p) => p.employeeId)).toEqual(['E-2']);
   });
 
+  it('marks no reports for a new manager whose sync had lost its lease', async () => {
+    await deliver('d1', [record({ id: 'E-2', managerId: 'E-1' })]);
+    await deliver('d2', [record({ id: 'E-1' })]);
+    const pairs = await store.claimPairs('w', 2000, 60_000, 10, ['app2']);
+    await store.completePair('w', pairs.find((p) => p.employeeId === 'E-2')!, ok('u2'), [], 2100);
+    // The manager's lease runs out and another worker takes the pair over before the first one finishes.
+    expect((await store.claimPairs('w2', 62_001, 60_000, 10, ['app2'])).map((p) => p.employeeId)).toEqual(['E-1']);
+    logged.length = 0;
+    await store.completePair('w', pairs.find((p) => p.employeeId === 'E-1')!, ok('u1'), [], 62_100);
+    expect(logged.map((e) => e.action)).toEqual(['sync.superseded']);
+    expect(await store.claimPairs('w3', 62_200, 60_000, 10, ['app2'])).toEqual([]);
+  });
+
+  it('marks an employee who is their own manager dirty again once their account exists', async () => {
+    await deliver('d1', [record({ id: 'E-1', managerId: 'E-1' })]);
+    const [pair] = await store.claimPairs('w', 2000, 60_000, 10, ['app2']);
+    await store.completePair('w', pair!, ok('u1'), [], 2100);
+    const again = await store.claimPairs('w', 2200, 60_000, 10, ['app2']);
+    expect(again.map((p) => [p.employeeId, p.scimId])).toEqual([['E-1', 'u1']]);
+  });
+
   it('remembers group ids and paused targets', async () => {
     expect(await store.saveGroupId('app1', 'dept-eng', 'g1')).toBe('g1');
     // A second replica that created the group too is told the id on record.
