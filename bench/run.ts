@@ -35,7 +35,8 @@ const phases = ['latency', 'intake', 'load'].filter((p) => only.includes(p));
 const phaseOutput = process.env.BENCH_PHASE_OUTPUT;
 const inPhases = phases.length > 1 && !phaseOutput;
 const runs = (phase: string) => !inPhases && only.includes(phase);
-const withPostgres = process.env.BENCH_POSTGRES !== '0' && (await probePostgres()).ok;
+// Probed where the phases run, not in a parent that only gathers their rows.
+const withPostgres = !inPhases && process.env.BENCH_POSTGRES !== '0' && (await probePostgres()).ok;
 
 interface Row {
   what: string;

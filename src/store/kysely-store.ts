@@ -4,7 +4,7 @@ import { verifyAuditChain, type AuditEntry } from './audit.js';
 import { applyRecord, getRecord, parseStoredRecord } from './employees.js';
 import { applyIntake } from './intake.js';
 import type { Dialect } from './migrations.js';
-import { claimCandidates, completeAndMarkReports, leasePairs, markDirty, markReportsDirty, pairKey } from './pairs.js';
+import { claimCandidates, completeLeasedPair, leasePairs, markDirty, pairKey } from './pairs.js';
 import type { Database, PairsTable } from './schema.js';
 import type { CommitSync } from './wal-sync.js';
 import { Transactions, type AuditListener } from './transactions.js';
@@ -14,7 +14,6 @@ import type {
   FetchJob,
   IntakeInput,
   IntakeResult,
-  PairApplied,
   PairResult,
   PairStatus,
   RejectedDelivery,
@@ -200,46 +199,8 @@ export class KyselyStore implements Store {
   async completePair(owner: string, pair: ClaimedPair, result: PairResult, audit: readonly AuditEntry[], now: number): Promise<void> {
     await this.writes.grouped(async (trx, rows) => {
       rows.push(...audit);
-      const applied: PairApplied | undefined = result.kind === 'ok' ? result : result.kind === 'released' ? undefined : result.partial;
-      const set: Partial<Record<keyof PairsTable, unknown>> = { lease_owner: null, lease_until: 0, updated_at: now };
-      if (applied) {
-        Object.assign(set, {
-          scim_id: applied.scimId,
-          applied_hash: applied.appliedHash,
-          applied_user: applied.appliedUser ? JSON.stringify(applied.appliedUser) : null,
-          applied_groups: JSON.stringify(applied.appliedGroups),
-          state: applied.state,
-          inactive_since: applied.inactiveSince,
-        });
-      }
-      // Consumed only if no newer change arrived while the sync ran.
-      const consumed = sql<number>`case when generation = ${pair.generation} then 0 else 1 end`;
-      const clearedSince = sql<number | null>`case when generation = ${pair.generation} then null else dirty_since end`;
-      if (result.kind === 'ok') {
-        Object.assign(set, { dirty: consumed, dirty_since: clearedSince, attempts: 0, next_attempt_at: 0, status: 'ok', last_error: null, next_check_at: result.nextCheckAt, intended_groups: null });
-      } else if (result.kind === 'failed') {
-        // No scheduled re-check either: a failed pair waits for the next record change (or a replay).
-        Object.assign(set, { dirty: consumed, dirty_since: clearedSince, attempts: pair.attempts + 1, next_attempt_at: 0, next_check_at: null, status: 'failed', last_error: result.error });
-      } else if (result.kind === 'retry') {
-        Object.assign(set, { dirty: 1, dirty_since: sql`coalesce(dirty_since, ${now})`, attempts: pair.attempts + 1, next_attempt_at: result.nextAttemptAt, last_error: result.error });
-      }
-      const completion = trx
-        .updateTable('pairs')
-        .set(set as never)
-        .where('target', '=', pair.target)
-        .where('employee_id', '=', pair.employeeId)
-        .where('lease_owner', '=', owner);
       const cid = pair.correlationId ?? 'backfill';
-      // A new account: its reports there can now point at it.
-      const created = Boolean(applied?.scimId && !pair.scimId);
-      let updated: number;
-      let reports = 0;
-      if (created && this.dialect === 'postgres' && pair.record?.managerId !== pair.employeeId) {
-        ({ updated, reports } = await completeAndMarkReports(trx, completion, pair.target, pair.employeeId, now, cid));
-      } else {
-        updated = Number((await completion.executeTakeFirst()).numUpdatedRows);
-        if (updated > 0 && created) reports = await markReportsDirty(trx, pair.target, pair.employeeId, now, cid);
-      }
+      const { updated, reports } = await completeLeasedPair(trx, this.dialect, owner, pair, result, now, cid);
       // A sync that lost its lease keeps its evidence (its requests did happen) but decides nothing more.
       if (updated === 0) {
         rows.push({ at: now, correlationId: pair.correlationId ?? 'scheduled', action: 'sync.superseded', outcome: 'ignored', target: pair.target, employeeId: pair.employeeId, details: { reason: 'the lease had passed to another worker' } });

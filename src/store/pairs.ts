@@ -1,7 +1,8 @@
 import { sql, type Kysely, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { Dialect } from './migrations.js';
 import { executeForRows } from './row-statements.js';
-import type { Database } from './schema.js';
+import type { Database, PairsTable } from './schema.js';
+import type { ClaimedPair, PairApplied, PairResult } from './store.js';
 
 /** One pair to mark dirty, with the delivery that changed it. */
 export interface DirtyPair {
@@ -58,10 +59,63 @@ export function markDirty(trx: Kysely<Database>, dialect: Dialect, targets: read
   );
 }
 
-/** When a manager first gets an account at a target, their reports there can now point at it. */
-export async function markReportsDirty(trx: Kysely<Database>, target: string, managerId: string, now: number, correlationId: string): Promise<number> {
-  const result = await reportsOf(trx, target, managerId, now, correlationId).executeTakeFirst();
-  return Number(result.numUpdatedRows);
+/**
+ * Ends a sync: writes its outcome to the pair, if this owner still holds its lease, and hands the
+ * lease back. The number of pairs updated is 0 when the lease had passed to another worker.
+ */
+export async function completeLeasedPair(trx: Kysely<Database>, dialect: Dialect, owner: string, pair: ClaimedPair, result: PairResult, now: number, correlationId: string): Promise<{ updated: number; reports: number }> {
+  const applied: PairApplied | undefined = result.kind === 'ok' ? result : result.kind === 'released' ? undefined : result.partial;
+  const set: Partial<Record<keyof PairsTable, unknown>> = { lease_owner: null, lease_until: 0, updated_at: now };
+  if (applied) {
+    Object.assign(set, {
+      scim_id: applied.scimId,
+      applied_hash: applied.appliedHash,
+      applied_user: applied.appliedUser ? JSON.stringify(applied.appliedUser) : null,
+      applied_groups: JSON.stringify(applied.appliedGroups),
+      state: applied.state,
+      inactive_since: applied.inactiveSince,
+    });
+  }
+  // Consumed only if no newer change arrived while the sync ran.
+  const consumed = sql<number>`case when generation = ${pair.generation} then 0 else 1 end`;
+  const clearedSince = sql<number | null>`case when generation = ${pair.generation} then null else dirty_since end`;
+  if (result.kind === 'ok') {
+    Object.assign(set, { dirty: consumed, dirty_since: clearedSince, attempts: 0, next_attempt_at: 0, status: 'ok', last_error: null, next_check_at: result.nextCheckAt, intended_groups: null });
+  } else if (result.kind === 'failed') {
+    // No scheduled re-check either: a failed pair waits for the next record change (or a replay).
+    Object.assign(set, { dirty: consumed, dirty_since: clearedSince, attempts: pair.attempts + 1, next_attempt_at: 0, next_check_at: null, status: 'failed', last_error: result.error });
+  } else if (result.kind === 'retry') {
+    Object.assign(set, { dirty: 1, dirty_since: sql`coalesce(dirty_since, ${now})`, attempts: pair.attempts + 1, next_attempt_at: result.nextAttemptAt, last_error: result.error });
+  }
+  const completion = trx
+    .updateTable('pairs')
+    .set(set as never)
+    .where('target', '=', pair.target)
+    .where('employee_id', '=', pair.employeeId)
+    .where('lease_owner', '=', owner);
+  if (applied?.scimId && !pair.scimId) {
+    return completeNewAccount(trx, dialect, completion, pair.target, pair.employeeId, pair.record?.managerId === pair.employeeId, now, correlationId);
+  }
+  return { updated: Number((await completion.executeTakeFirst()).numUpdatedRows), reports: 0 };
+}
+
+/**
+ * Runs a completion that gave the pair its first account, and marks the employee's reports at that
+ * target dirty, since they can now point at it; only if the completion updated the pair. On PostgreSQL
+ * both are one statement (a data-modifying WITH): one round trip fewer for every account created,
+ * 10,000 in an initial load of 10,000. A statement may not update one row twice, so an employee who is
+ * their own manager, like SQLite, gets the two statements in turn.
+ */
+async function completeNewAccount(trx: Kysely<Database>, dialect: Dialect, completion: UpdateQueryBuilder<Database, 'pairs', 'pairs', UpdateResult>, target: string, employeeId: string, selfManaged: boolean, now: number, correlationId: string): Promise<{ updated: number; reports: number }> {
+  if (dialect === 'postgres' && !selfManaged) {
+    const reports = reportsOf(trx, target, employeeId, now, correlationId).where(sql<boolean>`exists (select 1 from done)`);
+    const { rows } = await sql<{ updated: number; reports: number }>`with done as (${completion.returning(sql<number>`1`.as('one'))}), marked as (${reports.returning(sql<number>`1`.as('one'))}) select (select count(*) from done)::int as updated, (select count(*) from marked)::int as reports`.execute(trx);
+    return rows[0] ?? { updated: 0, reports: 0 };
+  }
+  const updated = Number((await completion.executeTakeFirst()).numUpdatedRows);
+  if (updated === 0) return { updated, reports: 0 };
+  const marked = await reportsOf(trx, target, employeeId, now, correlationId).executeTakeFirst();
+  return { updated, reports: Number(marked.numUpdatedRows) };
 }
 
 function reportsOf(trx: Kysely<Database>, target: string, managerId: string, now: number, correlationId: string) {
@@ -77,18 +131,6 @@ function reportsOf(trx: Kysely<Database>, target: string, managerId: string, now
     })
     .where('target', '=', target)
     .where('employee_id', 'in', (qb) => qb.selectFrom('employees').select('employee_id').where('manager_id', '=', managerId));
-}
-
-/**
- * A new account's completion and the marking of its reports, in one PostgreSQL statement: one round
- * trip fewer for every account created (10,000 in an initial load of 10,000). The reports are marked
- * only if the completion updated the pair. A statement may not update one row twice, so an employee
- * who is their own manager is left to the two statements.
- */
-export async function completeAndMarkReports(trx: Kysely<Database>, completion: UpdateQueryBuilder<Database, 'pairs', 'pairs', UpdateResult>, target: string, managerId: string, now: number, correlationId: string): Promise<{ updated: number; reports: number }> {
-  const reports = reportsOf(trx, target, managerId, now, correlationId).where(sql<boolean>`exists (select 1 from done)`);
-  const { rows } = await sql<{ updated: number; reports: number }>`with done as (${completion.returning(sql<number>`1`.as('one'))}), marked as (${reports.returning(sql<number>`1`.as('one'))}) select (select count(*) from done)::int as updated, (select count(*) from marked)::int as reports`.execute(trx);
-  return rows[0] ?? { updated: 0, reports: 0 };
 }
 
 /**
