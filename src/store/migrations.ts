@@ -145,6 +145,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       await db.schema.createIndex('pairs_failed').on('pairs').column('target').where(sql.ref('status'), '=', sql.lit('failed')).execute();
     },
   },
+  '0005_pairs_due': {
+    // Claims look for due checks (clean pairs whose next_check_at has come) on every worker round. With
+    // next_check_at alone indexed, SQLite, which keeps no statistics here, matched `dirty = 0` on
+    // pairs_dirty_since instead and then sorted every clean pair: 0.5 ms per round with 8,000 synced
+    // pairs, 1 ms during a load of 10,000, growing with every account. Keyed on both, the claim reads
+    // only the pairs that are due, in order, whatever the planner knows.
+    async up(db: Kysely<unknown>) {
+      await db.schema.dropIndex('pairs_next_check').execute();
+      await db.schema.createIndex('pairs_due').on('pairs').columns(['dirty', 'next_check_at']).execute();
+    },
+  },
   };
 }
 

@@ -135,27 +135,32 @@ function reportsOf(trx: Kysely<Database>, target: string, managerId: string, now
 
 /**
  * The pairs a worker may claim now, oldest first, with their employee's record. Dirty pairs and due
- * checks are read apart, each in the order of its own index, so a claim costs the pairs it skips
- * (leased, waiting to retry), not a sort of every dirty pair. PostgreSQL locks them until the claim
- * commits and skips those another replica is claiming.
+ * checks are read apart, each in the order of its own index (pairs_dirty_since, pairs_due), so a claim
+ * costs the pairs it skips (leased, waiting to retry), not a sort of every dirty or every clean pair.
+ * PostgreSQL locks them until the claim commits and skips those another replica is claiming.
  */
 export async function claimCandidates(trx: Kysely<Database>, dialect: Dialect, now: number, limit: number, excludedTargets: readonly string[]) {
-  const candidates = (which: 'dirty' | 'due') => {
-    let q = trx
-      .selectFrom('pairs')
-      .leftJoin('employees', 'employees.employee_id', 'pairs.employee_id')
-      .selectAll('pairs')
-      .select('employees.record')
-      .where('pairs.next_attempt_at', '<=', now)
-      .where('pairs.lease_until', '<', now)
-      .limit(limit);
-    q = which === 'dirty' ? q.where('pairs.dirty', '=', 1).orderBy('pairs.dirty', 'asc').orderBy('pairs.dirty_since', 'asc') : q.where('pairs.dirty', '=', 0).where('pairs.next_check_at', '<=', now).orderBy('pairs.next_check_at', 'asc');
-    if (excludedTargets.length) q = q.where('pairs.target', 'not in', excludedTargets);
-    if (dialect === 'postgres') q = q.forUpdate('pairs').skipLocked();
-    return q.execute();
-  };
+  const read = (which: 'dirty' | 'due') => candidatesQuery(trx, dialect, which, now, limit, excludedTargets).execute();
   const dueAt = (r: { dirty_since: number | null; next_check_at: number | null }) => Number(r.dirty_since ?? r.next_check_at ?? 0);
-  return [...(await candidates('dirty')), ...(await candidates('due'))].sort((a, b) => dueAt(a) - dueAt(b)).slice(0, limit);
+  return [...(await read('dirty')), ...(await read('due'))].sort((a, b) => dueAt(a) - dueAt(b)).slice(0, limit);
+}
+
+/** One half of a claim; exported so that tests can check how the database plans it. */
+export function candidatesQuery(trx: Kysely<Database>, dialect: Dialect, which: 'dirty' | 'due', now: number, limit: number, excludedTargets: readonly string[]) {
+  let q = trx
+    .selectFrom('pairs')
+    .leftJoin('employees', 'employees.employee_id', 'pairs.employee_id')
+    .selectAll('pairs')
+    .select('employees.record')
+    .where('pairs.next_attempt_at', '<=', now)
+    .where('pairs.lease_until', '<', now)
+    .limit(limit);
+  q = which === 'dirty'
+    ? q.where('pairs.dirty', '=', 1).orderBy('pairs.dirty', 'asc').orderBy('pairs.dirty_since', 'asc')
+    : q.where('pairs.dirty', '=', 0).where('pairs.next_check_at', '<=', now).orderBy('pairs.dirty', 'asc').orderBy('pairs.next_check_at', 'asc');
+  if (excludedTargets.length) q = q.where('pairs.target', 'not in', excludedTargets);
+  if (dialect === 'postgres') q = q.forUpdate('pairs').skipLocked();
+  return q;
 }
 
 export const pairKey = (target: string, employeeId: string) => `${target}\u0000${employeeId}`;

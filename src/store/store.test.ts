@@ -502,6 +502,7 @@ describe.skipIf(!postgres.ok)('several replicas on PostgreSQL', () => {
       { name: '0002_intended_groups', n: 1 },
       { name: '0003_pairs_dirty_since', n: 1 },
       { name: '0004_pairs_failed', n: 1 },
+      { name: '0005_pairs_due', n: 1 },
     ]);
     const { rows: tables } = await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = ${schema.name}`.execute(db);
     expect(tables[0]?.n).toBe(9);

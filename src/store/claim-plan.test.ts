@@ -1,0 +1,42 @@
+import { join } from 'node:path';
+import { CompiledQuery } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../../test/helpers/temp-dirs.js';
+import { openStore } from './index.js';
+import { KyselyStore } from './kysely-store.js';
+import { candidatesQuery } from './pairs.js';
+
+const tempDir = tempDirs();
+
+/**
+ * A worker claims on every round, so a claim must read only the pairs it can take. SQLite keeps no
+ * statistics here: its plan follows the indexes alone, and one that matched `dirty` without the column
+ * the claim orders by sorted every dirty or every clean pair on each round.
+ */
+describe('claim plans on SQLite', () => {
+  let store: KyselyStore;
+
+  beforeAll(async () => {
+    const opened = await openStore(`sqlite:${join(await tempDir('claim-plan-'), 'bridge.db')}`);
+    if (!(opened instanceof KyselyStore)) throw new Error('expected the Kysely store');
+    store = opened;
+  });
+  afterAll(() => store.close());
+
+  const plan = async (which: 'dirty' | 'due', excluded: string[] = []) => {
+    const query = candidatesQuery(store.db, 'sqlite', which, 1_000, 8, excluded).compile();
+    const { rows } = await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${query.sql}`, [...query.parameters]));
+    return rows.map((r) => r.detail);
+  };
+
+  it.each([
+    ['dirty', 'pairs_dirty_since'],
+    ['due', 'pairs_due'],
+  ] as const)('reads %s pairs through %s in order, without sorting them', async (which, index) => {
+    for (const excluded of [[], ['paused-target']]) {
+      const steps = await plan(which, excluded);
+      expect(steps[0], steps.join(' | ')).toMatch(new RegExp(`^SEARCH pairs USING INDEX ${index} \\(dirty=\\?`));
+      expect(steps.join(' | ')).not.toMatch(/TEMP B-TREE/);
+    }
+  });
+});
