@@ -4,12 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDirs } from '../../test/helpers/temp-dirs.js';
 import { openStore } from './index.js';
 import { KyselyStore } from './kysely-store.js';
+import { dueFetchesQuery } from './fetches.js';
 import { candidatesQuery } from './pairs.js';
 
 const tempDir = tempDirs();
 
 /**
- * A worker claims on every round, so a claim must read only the pairs it can take. SQLite keeps no
+ * A worker claims on every round, so a claim must read only the pairs and fetches it can take. SQLite keeps no
  * statistics here: its plan follows the indexes alone, and one that matched `dirty` without the column
  * the claim orders by sorted every dirty or every clean pair on each round.
  */
@@ -23,11 +24,11 @@ describe('claim plans on SQLite', () => {
   });
   afterAll(() => store.close());
 
-  const plan = async (which: 'dirty' | 'due', excluded: string[] = []) => {
-    const query = candidatesQuery(store.db, 'sqlite', which, 1_000, 8, excluded).compile();
+  const explain = async (query: CompiledQuery) => {
     const { rows } = await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${query.sql}`, [...query.parameters]));
     return rows.map((r) => r.detail);
   };
+  const plan = (which: 'dirty' | 'due', excluded: string[] = []) => explain(candidatesQuery(store.db, 'sqlite', which, 1_000, 8, excluded).compile());
 
   it.each([
     ['dirty', 'pairs_dirty_since'],
@@ -38,5 +39,11 @@ describe('claim plans on SQLite', () => {
       expect(steps[0], steps.join(' | ')).toMatch(new RegExp(`^SEARCH pairs USING INDEX ${index} \\(dirty=\\?`));
       expect(steps.join(' | ')).not.toMatch(/TEMP B-TREE/);
     }
+  });
+
+  it('reads due fetches through fetches_due in order, without sorting them', async () => {
+    const steps = await explain(dueFetchesQuery(store.db, 'sqlite', 1_000, 8).compile());
+    expect(steps[0], steps.join(' | ')).toMatch(/^SCAN fetches USING INDEX fetches_due\b/);
+    expect(steps.join(' | ')).not.toMatch(/TEMP B-TREE/);
   });
 });

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { EmployeeRecord } from '../domain/employee.js';
 import { verifyAuditChain, type AuditEntry } from './audit.js';
 import { applyRecord, getRecord, parseStoredRecord } from './employees.js';
+import { claimDueFetches } from './fetches.js';
 import { applyIntake } from './intake.js';
 import type { Dialect } from './migrations.js';
 import { claimCandidates, completeLeasedPair, leasePairs, markDirty, pairKey } from './pairs.js';
@@ -103,29 +104,8 @@ export class KyselyStore implements Store {
     });
   }
 
-  async claimFetches(owner: string, now: number, leaseMs: number, limit: number): Promise<FetchJob[]> {
-    return this.writes.grouped(async (trx) => {
-      let due = trx.selectFrom('fetches').selectAll().where('next_attempt_at', '<=', now).where('lease_until', '<', now).orderBy('requested_at').limit(limit);
-      // The claim shares a transaction with other writes: rows another replica is writing are passed
-      // over, not waited for.
-      if (this.dialect === 'postgres') due = due.forUpdate().skipLocked();
-      const rows = await due.execute();
-      const jobs: FetchJob[] = [];
-      for (const r of rows) {
-        const res = await trx
-          .updateTable('fetches')
-          .set({ lease_until: now + leaseMs })
-          .where('source', '=', r.source)
-          .where('employee_id', '=', r.employee_id)
-          .where('lease_until', '<', now)
-          .executeTakeFirst();
-        if (Number(res.numUpdatedRows) === 1) {
-          jobs.push({ source: r.source, employeeId: r.employee_id, requestedAt: Number(r.requested_at), attempts: r.attempts, correlationId: r.correlation_id });
-        }
-      }
-      void owner;
-      return jobs;
-    });
+  async claimFetches(_owner: string, now: number, leaseMs: number, limit: number): Promise<FetchJob[]> {
+    return this.writes.grouped((trx) => claimDueFetches(trx, this.dialect, now, leaseMs, limit));
   }
 
   async completeFetch(job: FetchJob, record: EmployeeRecord | null, now: number, targets: readonly string[]): Promise<void> {

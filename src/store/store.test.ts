@@ -316,6 +316,18 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
     expect(await store.claimFetches('w', 8000, 30_000, 10)).toEqual([]);
   });
 
+  it('claims fetches oldest request first, each to one claimer until its lease runs out', async () => {
+    const queue = (id: string, at: number) => store.intake({ source: 'bhr', deliveryId: `q-${id}`, eventType: 'employee.changed', receivedAt: at, correlationId: `c-${id}`, intake: { kind: 'fetch', employeeIds: [id] }, targets });
+    await queue('E-3', 1300);
+    await queue('E-1', 1100);
+    await queue('E-2', 1200);
+    expect((await store.claimFetches('w1', 2000, 30_000, 2)).map((j) => [j.employeeId, j.requestedAt])).toEqual([['E-1', 1100], ['E-2', 1200]]);
+    expect((await store.claimFetches('w2', 2001, 30_000, 10)).map((j) => j.employeeId)).toEqual(['E-3']);
+    expect(await store.claimFetches('w3', 2002, 30_000, 10)).toEqual([]);
+    // Leases that ran out are claimed again, in the same order.
+    expect((await store.claimFetches('w3', 40_000, 30_000, 10)).map((j) => j.employeeId)).toEqual(['E-1', 'E-2', 'E-3']);
+  });
+
   it('keeps the newer record when a fetch result and a delivery for the same employee commit together', async () => {
     await deliver('d0', [record({ id: 'E-1', version: 1, title: 'Engineer' }), record({ id: 'E-2', version: 1, title: 'Engineer' })]);
     const fetchOf = (id: string) => store.intake({ source: 'hr', deliveryId: `f-${id}`, eventType: 'employee.changed', receivedAt: 1500, correlationId: `cf-${id}`, intake: { kind: 'fetch', employeeIds: [id] }, targets });
@@ -503,6 +515,7 @@ describe.skipIf(!postgres.ok)('several replicas on PostgreSQL', () => {
       { name: '0003_pairs_dirty_since', n: 1 },
       { name: '0004_pairs_failed', n: 1 },
       { name: '0005_pairs_due', n: 1 },
+      { name: '0006_fetches_due', n: 1 },
     ]);
     const { rows: tables } = await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = ${schema.name}`.execute(db);
     expect(tables[0]?.n).toBe(9);

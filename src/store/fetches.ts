@@ -1,0 +1,33 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from './migrations.js';
+import type { Database } from './schema.js';
+import type { FetchJob } from './store.js';
+
+/**
+ * The fetches a worker may start now, oldest request first, read in the order of fetches_due: a
+ * source that sends only ids (BambooHR) queues one fetch per employee, and a bulk change queues
+ * thousands, which a claim on every worker round must not sort.
+ */
+export function dueFetchesQuery(trx: Kysely<Database>, dialect: Dialect, now: number, limit: number) {
+  const due = trx.selectFrom('fetches').selectAll().where('next_attempt_at', '<=', now).where('lease_until', '<', now).orderBy('requested_at').limit(limit);
+  // The claim shares a transaction with other writes: rows another replica is writing are passed
+  // over, not waited for.
+  return dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
+}
+
+/** Claims due fetches: one read, then one statement that leases those still free. */
+export async function claimDueFetches(trx: Kysely<Database>, dialect: Dialect, now: number, leaseMs: number, limit: number): Promise<FetchJob[]> {
+  const rows = await dueFetchesQuery(trx, dialect, now, limit).execute();
+  if (rows.length === 0) return [];
+  const won = await trx
+    .updateTable('fetches')
+    .set({ lease_until: now + leaseMs })
+    .where(({ eb, refTuple, tuple }) => eb(refTuple('source', 'employee_id'), 'in', rows.map((r) => tuple(r.source, r.employee_id))))
+    .where('lease_until', '<', now)
+    .returning(['source', 'employee_id'])
+    .execute();
+  const leased = new Set(won.map((w) => `${w.source}\u0000${w.employee_id}`));
+  return rows
+    .filter((r) => leased.has(`${r.source}\u0000${r.employee_id}`))
+    .map((r) => ({ source: r.source, employeeId: r.employee_id, requestedAt: Number(r.requested_at), attempts: r.attempts, correlationId: r.correlation_id }));
+}
