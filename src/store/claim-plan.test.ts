@@ -10,9 +10,10 @@ import { candidatesQuery } from './pairs.js';
 const tempDir = tempDirs();
 
 /**
- * A worker claims on every round, so a claim must read only the pairs and fetches it can take. SQLite keeps no
- * statistics here: its plan follows the indexes alone, and one that matched `dirty` without the column
- * the claim orders by sorted every dirty or every clean pair on each round.
+ * A worker claims on every round, so a claim must read its candidates in the order it takes them and
+ * stop at its limit, passing over only those leased or waiting to retry. SQLite keeps no statistics
+ * here: its plan follows the indexes alone, and one that matched `dirty` without the column the claim
+ * orders by sorted every dirty or every clean pair on each round.
  */
 describe('claim plans on SQLite', () => {
   let store: KyselyStore;

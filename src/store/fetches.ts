@@ -4,9 +4,10 @@ import type { Database } from './schema.js';
 import type { FetchJob } from './store.js';
 
 /**
- * The fetches a worker may start now, oldest request first, read in the order of fetches_due: a
- * source that sends only ids (BambooHR) queues one fetch per employee, and a bulk change queues
- * thousands, which a claim on every worker round must not sort.
+ * The fetches a worker may start now, oldest request first. A source that sends only ids (BambooHR)
+ * queues one fetch per employee, and a bulk change queues thousands, which a claim on every worker
+ * round must not sort: SQLite, which keeps no statistics here, reads them in the order of fetches_due;
+ * PostgreSQL's planner has the same index to choose.
  */
 export function dueFetchesQuery(trx: Kysely<Database>, dialect: Dialect, now: number, limit: number) {
   const due = trx.selectFrom('fetches').selectAll().where('next_attempt_at', '<=', now).where('lease_until', '<', now).orderBy('requested_at').limit(limit);

@@ -152,17 +152,19 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     // pairs, 1 ms during a load of 10,000, growing with every account. Keyed on both, the claim reads
     // only the pairs that are due, in order, whatever the planner knows.
     async up(db: Kysely<unknown>) {
-      await db.schema.dropIndex('pairs_next_check').execute();
-      await db.schema.createIndex('pairs_due').on('pairs').columns(['dirty', 'next_check_at']).execute();
+      // SQLite runs migrations outside a transaction: a start interrupted half-way must be able to run it again.
+      await db.schema.dropIndex('pairs_next_check').ifExists().execute();
+      await db.schema.createIndex('pairs_due').ifNotExists().on('pairs').columns(['dirty', 'next_check_at']).execute();
     },
   },
   '0006_fetches_due': {
     // Fetch claims read the oldest requests first on every worker round; a source that sends only ids
     // queues a fetch per employee, and without this index each round sorted all of them (0.5 ms with
-    // 10,000 queued on SQLite). Keyed on requested_at alone: leasing a fetch changes lease_until only,
-    // which PostgreSQL can still update in place.
+    // 10,000 queued on SQLite). Keyed on requested_at alone: leasing a fetch and recording a failed
+    // attempt change other columns, which PostgreSQL can still update in place; only a new request for
+    // a queued employee moves its entry.
     async up(db: Kysely<unknown>) {
-      await db.schema.createIndex('fetches_due').on('fetches').column('requested_at').execute();
+      await db.schema.createIndex('fetches_due').ifNotExists().on('fetches').column('requested_at').execute();
     },
   },
   };

@@ -318,14 +318,15 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
 
   it('claims fetches oldest request first, each to one claimer until its lease runs out', async () => {
     const queue = (id: string, at: number) => store.intake({ source: 'bhr', deliveryId: `q-${id}`, eventType: 'employee.changed', receivedAt: at, correlationId: `c-${id}`, intake: { kind: 'fetch', employeeIds: [id] }, targets });
-    await queue('E-3', 1300);
-    await queue('E-1', 1100);
+    // Request order differs from the ids' order and from the order of insertion.
+    await queue('E-1', 1300);
+    await queue('E-3', 1100);
     await queue('E-2', 1200);
-    expect((await store.claimFetches('w1', 2000, 30_000, 2)).map((j) => [j.employeeId, j.requestedAt])).toEqual([['E-1', 1100], ['E-2', 1200]]);
-    expect((await store.claimFetches('w2', 2001, 30_000, 10)).map((j) => j.employeeId)).toEqual(['E-3']);
+    expect((await store.claimFetches('w1', 2000, 30_000, 2)).map((j) => [j.employeeId, j.requestedAt])).toEqual([['E-3', 1100], ['E-2', 1200]]);
+    expect((await store.claimFetches('w2', 2001, 30_000, 10)).map((j) => j.employeeId)).toEqual(['E-1']);
     expect(await store.claimFetches('w3', 2002, 30_000, 10)).toEqual([]);
     // Leases that ran out are claimed again, in the same order.
-    expect((await store.claimFetches('w3', 40_000, 30_000, 10)).map((j) => j.employeeId)).toEqual(['E-1', 'E-2', 'E-3']);
+    expect((await store.claimFetches('w3', 40_000, 30_000, 10)).map((j) => j.employeeId)).toEqual(['E-3', 'E-2', 'E-1']);
   });
 
   it('keeps the newer record when a fetch result and a delivery for the same employee commit together', async () => {
