@@ -43,7 +43,7 @@ describe('claim plans on SQLite', () => {
   });
 
   it('reads due fetches through fetches_due in order, without sorting them', async () => {
-    const steps = await explain(dueFetchesQuery(store.db, 'sqlite', 1_000, 8).compile());
+    const steps = await explain(dueFetchesQuery(store.db, 1_000, 8).compile());
     expect(steps[0], steps.join(' | ')).toMatch(/^SCAN fetches USING INDEX fetches_due\b/);
     expect(steps.join(' | ')).not.toMatch(/TEMP B-TREE/);
   });

@@ -9,16 +9,25 @@ import type { FetchJob } from './store.js';
  * round must not sort: SQLite, which keeps no statistics here, reads them in the order of fetches_due;
  * PostgreSQL's planner has the same index to choose.
  */
-export function dueFetchesQuery(trx: Kysely<Database>, dialect: Dialect, now: number, limit: number) {
-  const due = trx.selectFrom('fetches').selectAll().where('next_attempt_at', '<=', now).where('lease_until', '<', now).orderBy('requested_at').limit(limit);
-  // The claim shares a transaction with other writes: rows another replica is writing are passed
-  // over, not waited for.
-  return dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
+export function dueFetchesQuery(db: Kysely<Database>, now: number, limit: number) {
+  return db.selectFrom('fetches').selectAll().where('next_attempt_at', '<=', now).where('lease_until', '<', now).orderBy('requested_at').limit(limit);
+}
+
+/**
+ * Whether any fetch is due, read outside a write transaction. Most deployments never queue a fetch,
+ * and a claim that finds nothing would still cost every worker round a write transaction of its own
+ * (and on SQLite a WAL sync) before the pairs are claimed.
+ */
+export async function anyFetchDue(db: Kysely<Database>, now: number): Promise<boolean> {
+  return (await dueFetchesQuery(db, now, 1).executeTakeFirst()) !== undefined;
 }
 
 /** Claims due fetches: one read, then one statement that leases those still free. */
 export async function claimDueFetches(trx: Kysely<Database>, dialect: Dialect, now: number, leaseMs: number, limit: number): Promise<FetchJob[]> {
-  const rows = await dueFetchesQuery(trx, dialect, now, limit).execute();
+  const due = dueFetchesQuery(trx, now, limit);
+  // The claim shares a transaction with other writes: rows another replica is writing are passed
+  // over, not waited for.
+  const rows = await (dialect === 'postgres' ? due.forUpdate().skipLocked() : due).execute();
   if (rows.length === 0) return [];
   const won = await trx
     .updateTable('fetches')

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { EmployeeRecord } from '../domain/employee.js';
 import { verifyAuditChain, type AuditEntry } from './audit.js';
 import { applyRecord, getRecord, parseStoredRecord } from './employees.js';
-import { claimDueFetches } from './fetches.js';
+import { anyFetchDue, claimDueFetches } from './fetches.js';
 import { applyIntake } from './intake.js';
 import type { Dialect } from './migrations.js';
 import { claimCandidates, completeLeasedPair, leasePairs, markDirty, pairKey } from './pairs.js';
@@ -105,6 +105,7 @@ export class KyselyStore implements Store {
   }
 
   async claimFetches(_owner: string, now: number, leaseMs: number, limit: number): Promise<FetchJob[]> {
+    if (!(await anyFetchDue(this.db, now))) return [];
     return this.writes.grouped((trx) => claimDueFetches(trx, this.dialect, now, leaseMs, limit));
   }
 
