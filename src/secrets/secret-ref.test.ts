@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { tempDirs } from '../../test/helpers/temp-dirs.js';
 import { resolveSecret } from './secret-ref.js';
+
+const tempDir = tempDirs();
 
 describe('secret references', () => {
   it('reads env: at call time and names the variable when it is missing', () => {
@@ -14,9 +16,9 @@ describe('secret references', () => {
     expect(() => resolveSecret('env:SECRET_REF_MISSING')).toThrow(/SECRET_REF_MISSING is not set/);
   });
 
-  it('re-reads a file: secret after it changes, without a restart', () => {
+  it('re-reads a file: secret after it changes, without a restart', async () => {
+    const dir = await tempDir('secret-');
     vi.useFakeTimers({ toFake: ['Date'] });
-    const dir = mkdtempSync(join(tmpdir(), 'secret-'));
     try {
       const path = join(dir, 'token');
       writeFileSync(path, 'first\n');
@@ -29,7 +31,6 @@ describe('secret references', () => {
       expect(s.ref).toBe(`file:${path}`);
     } finally {
       vi.useRealTimers();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -36,8 +36,10 @@ export async function claimDueFetches(trx: Kysely<Database>, dialect: Dialect, n
     .where('lease_until', '<', now)
     .returning(['source', 'employee_id'])
     .execute();
-  const leased = new Set(won.map((w) => `${w.source}\u0000${w.employee_id}`));
+  const leased = new Set(won.map(fetchKey));
   return rows
-    .filter((r) => leased.has(`${r.source}\u0000${r.employee_id}`))
+    .filter((r) => leased.has(fetchKey(r)))
     .map((r) => ({ source: r.source, employeeId: r.employee_id, requestedAt: Number(r.requested_at), attempts: r.attempts, correlationId: r.correlation_id }));
 }
+
+const fetchKey = (r: { source: string; employee_id: string }) => `${r.source}\u0000${r.employee_id}`;

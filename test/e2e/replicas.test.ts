@@ -6,10 +6,9 @@
  */
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import { openStore } from '../../src/store/index.js';
 import { createTestSchema, probePostgres, type TestSchema } from '../helpers/postgres.js';
 import { startScimServer, type ScimServerHandle } from '../helpers/scim-servers/index.js';
 import { newStandardWebhookSecret, standardWebhookHeaders } from '../helpers/signing.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(repoRoot, 'dist', 'cli.js');
@@ -30,6 +30,7 @@ const HOLD_MS = { min: 20, max: 70 };
 const CONVERGE_TIMEOUT_MS = 45_000;
 
 const postgres = await probePostgres();
+const tempDir = tempDirs();
 
 interface Replica {
   index: number;
@@ -56,14 +57,12 @@ describe.skipIf(!postgres.ok)('three replicas on one PostgreSQL database', () =>
   let proxy: RecordingProxy;
   const replicas: Replica[] = [];
   const secret = newStandardWebhookSecret();
-  let dir: string | undefined;
 
   beforeAll(async () => {
     ensureBuilt();
     [schema, scim] = await Promise.all([createTestSchema('replicas_e2e'), startScimServer('scimmy')]);
     proxy = await RecordingProxy.start(scim.baseUrl);
-    const configs = mkdtempSync(join(tmpdir(), 'replicas-'));
-    dir = configs;
+    const configs = await tempDir('replicas-');
     // Staggered by a few milliseconds at most: the replicas race for the migrations as in a rollout.
     await Promise.all(
       Array.from({ length: REPLICAS }, (_, index) => {
@@ -100,7 +99,6 @@ describe.skipIf(!postgres.ok)('three replicas on one PostgreSQL database', () =>
     await proxy?.close();
     await scim?.stop();
     await schema?.drop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('converges every pair exactly once at a time, with one replica killed mid-run', async () => {
