@@ -5,6 +5,7 @@ import { tempDirs } from '../../test/helpers/temp-dirs.js';
 import { openStore } from './index.js';
 import { KyselyStore } from './kysely-store.js';
 import { dueFetchesQuery } from './fetches.js';
+import { dirtyByTargetQuery, oldestDirtyQuery } from './pair-gauges.js';
 import { candidatesQuery } from './pairs.js';
 
 const tempDir = tempDirs();
@@ -13,9 +14,10 @@ const tempDir = tempDirs();
  * A worker claims on every round, so a claim must read its candidates in the order it takes them and
  * stop at its limit, passing over only those leased or waiting to retry. SQLite keeps no statistics
  * here: its plan follows the indexes alone, and one that matched `dirty` without the column the claim
- * orders by sorted every dirty or every clean pair on each round.
+ * orders by sorted every dirty or every clean pair on each round. The gauges run every 5 s on the
+ * event loop, and must not read a row per dirty pair.
  */
-describe('claim plans on SQLite', () => {
+describe('claim and gauge plans on SQLite', () => {
   let store: KyselyStore;
 
   beforeAll(async () => {
@@ -40,6 +42,18 @@ describe('claim plans on SQLite', () => {
       expect(steps[0], steps.join(' | ')).toMatch(new RegExp(`^SEARCH pairs USING INDEX ${index} \\(dirty=\\?`));
       expect(steps.join(' | ')).not.toMatch(/TEMP B-TREE/);
     }
+  });
+
+  it('counts dirty pairs per target from pairs_dirty_by_target alone, without sorting them', async () => {
+    const steps = await explain(dirtyByTargetQuery(store.db).compile());
+    expect(steps[0], steps.join(' | ')).toMatch(/^SEARCH pairs USING COVERING INDEX pairs_dirty_by_target \(dirty=\?\)/);
+    expect(steps.join(' | ')).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it('finds the oldest dirty pair as the first entry of pairs_dirty_since', async () => {
+    const steps = await explain(oldestDirtyQuery(store.db).compile());
+    expect(steps[0], steps.join(' | ')).toMatch(/^SEARCH pairs USING COVERING INDEX pairs_dirty_since \(dirty=\? AND dirty_since>\?\)/);
+    expect(steps.join(' | ')).not.toMatch(/TEMP B-TREE/);
   });
 
   it('reads due fetches through fetches_due in order, without sorting them', async () => {

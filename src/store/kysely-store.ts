@@ -4,6 +4,7 @@ import { verifyAuditChain, type AuditEntry } from './audit.js';
 import { applyRecord, getRecord, parseStoredRecord } from './employees.js';
 import { anyFetchDue, claimDueFetches } from './fetches.js';
 import { applyIntake } from './intake.js';
+import { dirtyByTargetQuery, oldestDirtyQuery } from './pair-gauges.js';
 import type { Dialect } from './migrations.js';
 import { claimCandidates, completeLeasedPair, leasePairs, markDirty, pairKey } from './pairs.js';
 import type { Database, PairsTable } from './schema.js';
@@ -307,23 +308,18 @@ export class KyselyStore implements Store {
   }
 
   async stats(): Promise<StoreStats> {
-    const dirty = await this.db
-      .selectFrom('pairs')
-      .select(['target', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('dirty_since').as('oldest')])
-      .where('dirty', '=', 1)
-      .groupBy('target')
-      .execute();
+    const dirty = await dirtyByTargetQuery(this.db).execute();
     const failed = await this.db
       .selectFrom('pairs')
       .select(['target', (eb) => eb.fn.countAll<number>().as('n')])
       .where('status', '=', FAILED)
       .groupBy('target')
       .execute();
-    const oldest = dirty.map((d) => (d.oldest === null ? null : Number(d.oldest))).filter((v): v is number => v !== null);
+    const oldest = await oldestDirtyQuery(this.db).executeTakeFirst();
     return {
       dirtyByTarget: Object.fromEntries(dirty.map((d) => [d.target, Number(d.n)])),
       failedByTarget: Object.fromEntries(failed.map((d) => [d.target, Number(d.n)])),
-      oldestDirtySince: oldest.length ? Math.min(...oldest) : null,
+      oldestDirtySince: oldest?.dirty_since == null ? null : Number(oldest.dirty_since),
     };
   }
 

@@ -517,6 +517,7 @@ describe.skipIf(!postgres.ok)('several replicas on PostgreSQL', () => {
       { name: '0004_pairs_failed', n: 1 },
       { name: '0005_pairs_due', n: 1 },
       { name: '0006_fetches_due', n: 1 },
+      { name: '0007_pairs_dirty_by_target', n: 1 },
     ]);
     const { rows: tables } = await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = ${schema.name}`.execute(db);
     expect(tables[0]?.n).toBe(9);

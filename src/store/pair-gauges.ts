@@ -1,0 +1,26 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+/**
+ * The dirty pairs of each target, for the gauges every 5 s: read from the index pairs_dirty_by_target
+ * alone, as SQLite runs it on the event loop and a first load can leave tens of thousands dirty.
+ */
+export function dirtyByTargetQuery(db: Kysely<Database>) {
+  return db
+    .selectFrom('pairs')
+    .select(['target', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('dirty', '=', 1)
+    .groupBy('target');
+}
+
+/** When the longest-waiting dirty pair became dirty: the first entry of pairs_dirty_since. */
+export function oldestDirtyQuery(db: Kysely<Database>) {
+  return db
+    .selectFrom('pairs')
+    .select('dirty_since')
+    .where('dirty', '=', 1)
+    .where('dirty_since', 'is not', null)
+    .orderBy('dirty', 'asc')
+    .orderBy('dirty_since', 'asc')
+    .limit(1);
+}
