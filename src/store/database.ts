@@ -96,8 +96,14 @@ async function migratePostgres(db: Kysely<Database>, pool: pg.Pool): Promise<voi
 export async function migrate(db: Kysely<Database>, dialect: Dialect, migrationTableSchema?: string): Promise<void> {
   const migrator = new Migrator({ db, provider: migrationProvider(dialect), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
+  const message = error instanceof Error ? error.message : String(error ?? '');
+  // A rollback to an earlier image: Kysely refuses a database that holds migrations it does not know.
+  const newer = /previously executed migration (\S+) is missing/.exec(message)?.[1];
+  if (newer) {
+    throw new Error(`the store was migrated by a newer hr-scim-bridge (migration ${newer} is not part of this version); run that version or a later one, see "Rolling back" in docs/deployment.md`);
+  }
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
-    throw new Error(`store migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? ''}`);
+    throw new Error(`store migration${failed ? ` ${failed.migrationName}` : 's'} failed: ${message}`, { cause: error });
   }
 }

@@ -79,6 +79,11 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
     expect(store.dialect).toBe(backend.name);
   });
 
+  it('refuses a database that a newer version migrated, naming the migration it does not know', async () => {
+    await sql`insert into kysely_migration (name, timestamp) values (${'9999_from_a_later_version'}, ${new Date().toISOString()})`.execute((store as KyselyStore).db);
+    await expect(openStore(url)).rejects.toThrow(/migrated by a newer hr-scim-bridge \(migration 9999_from_a_later_version is not part of this version\).*Rolling back/);
+  });
+
   it('deduplicates deliveries and ignores older records', async () => {
     expect(await deliver('d1', [record({ version: 2 })])).toEqual({ duplicate: false, applied: 1, ignored: 0 });
     expect(await deliver('d1', [record({ version: 3 })])).toEqual({ duplicate: true, applied: 0, ignored: 0 });
