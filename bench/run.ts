@@ -15,7 +15,8 @@ import { settleDisk } from './support/processes.js';
  * BENCH_SECONDS, BENCH_HIRES, BENCH_USERS and BENCH_SAMPLE shrink a run; the defaults are the published
  * ones. BENCH_WARMUP is the number of unmeasured hires before the latency run (200). BENCH_ONLY picks
  * rows (intake, latency, load); BENCH_POSTGRES=0 leaves out the PostgreSQL rows, BENCH_STORES picks
- * stores (sqlite, pg1, pg2). BENCH_LOG_DIR keeps the services' logs.
+ * stores (sqlite, pg1, pg2), BENCH_PG_SETTINGS sets PostgreSQL settings for the services' sessions.
+ * BENCH_LOG_DIR keeps the services' logs.
  *
  * Each phase (latency, intake, load) runs in a process of its own. A phase's load generator, proxy and
  * clocks live in the bench process, and one run after another carried that one's heap, connections
@@ -70,10 +71,22 @@ async function onStore<T>(store: (typeof stores)[number], run: (url: string | un
   if (!store.postgres) return run(undefined);
   const schema = await createTestSchema('bench');
   try {
-    return await run(schema.url);
+    return await run(withSessionSettings(schema.url));
   } finally {
     await schema.drop().finally(checkpoint);
   }
+}
+
+/**
+ * BENCH_PG_SETTINGS: settings for the services' PostgreSQL sessions, such as `wal_compression=lz4`
+ * (comma-separated; the bench's user must be allowed to set them).
+ */
+function withSessionSettings(url: string): string {
+  const settings = (process.env.BENCH_PG_SETTINGS ?? '').split(',').filter(Boolean);
+  if (settings.length === 0) return url;
+  const parsed = new URL(url);
+  parsed.searchParams.set('options', [parsed.searchParams.get('options') ?? '', ...settings.map((s) => `-c ${s}`)].join(' ').trim());
+  return parsed.toString();
 }
 
 /** PostgreSQL writes a run's buffers now rather than during the next run (see settleDisk). */
