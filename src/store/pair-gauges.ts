@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 /**
- * The dirty pairs of each target, for the gauges every 5 s: read from the index pairs_dirty_by_target
- * alone, as SQLite runs it on the event loop and a first load can leave tens of thousands dirty.
+ * The dirty pairs of each target, for the gauges every 5 s. On SQLite, which runs it on the event loop,
+ * it reads the index pairs_dirty_by_target alone: a first load can leave tens of thousands dirty.
  */
 export function dirtyByTargetQuery(db: Kysely<Database>) {
   return db
