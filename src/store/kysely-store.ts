@@ -4,7 +4,7 @@ import { verifyAuditChain, type AuditEntry } from './audit.js';
 import { applyRecord, getRecord, parseStoredRecord } from './employees.js';
 import { anyFetchDue, claimDueFetches } from './fetches.js';
 import { applyIntake } from './intake.js';
-import { dirtyByTargetQuery, oldestDirtyQuery } from './pair-gauges.js';
+import { FAILED, dirtyByTargetQuery, failedByTargetQuery, oldestDirtyQuery } from './pair-gauges.js';
 import type { Dialect } from './migrations.js';
 import { claimCandidates, completeLeasedPair, leasePairs, markDirty, pairKey } from './pairs.js';
 import type { Database, PairsTable } from './schema.js';
@@ -25,12 +25,6 @@ import type {
 
 /** Changed records after which PostgreSQL's planner statistics are refreshed (see intake). */
 const ANALYZE_EVERY = 2_000;
-
-/**
- * A literal, not a parameter: a plan made for any value cannot use the partial index pairs_failed.
- * node-postgres gets a plan per value today, but a pooler that prepares statements would not.
- */
-const FAILED = sql.lit('failed');
 
 export class KyselyStore implements Store {
   private readonly writes: Transactions;
@@ -309,12 +303,7 @@ export class KyselyStore implements Store {
 
   async stats(): Promise<StoreStats> {
     const dirty = await dirtyByTargetQuery(this.db).execute();
-    const failed = await this.db
-      .selectFrom('pairs')
-      .select(['target', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('status', '=', FAILED)
-      .groupBy('target')
-      .execute();
+    const failed = await failedByTargetQuery(this.db).execute();
     const oldest = await oldestDirtyQuery(this.db).executeTakeFirst();
     return {
       dirtyByTarget: Object.fromEntries(dirty.map((d) => [d.target, Number(d.n)])),

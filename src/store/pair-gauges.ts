@@ -1,5 +1,11 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
+
+/**
+ * A literal, not a parameter: a plan made for any value cannot use the partial index pairs_failed.
+ * node-postgres gets a plan per value today, but a pooler that prepares statements would not.
+ */
+export const FAILED = sql.lit('failed');
 
 /**
  * The dirty pairs of each target, for the gauges every 5 s. On SQLite, which runs it on the event loop,
@@ -23,4 +29,13 @@ export function oldestDirtyQuery(db: Kysely<Database>) {
     .orderBy('dirty', 'asc')
     .orderBy('dirty_since', 'asc')
     .limit(1);
+}
+
+/** Failed pairs per target, read through the partial index pairs_failed (failed pairs only). */
+export function failedByTargetQuery(db: Kysely<Database>) {
+  return db
+    .selectFrom('pairs')
+    .select(['target', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', '=', FAILED)
+    .groupBy('target');
 }
