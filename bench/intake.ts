@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { pacedLoad } from './support/paced.js';
 import { cpuMs, startBaselineServer, startBridgeProcess, type BridgeProcess } from './support/processes.js';
 import { employee, signedDelivery } from './support/webhooks.js';
 
@@ -18,12 +19,12 @@ export interface IntakeResult {
 let sent = 0;
 const WARM_UP_SECONDS = 3;
 
-async function load(url: string, secret: string, seconds: number, overallRate?: number, connections = 50): Promise<autocannon.Result> {
+/** As many deliveries as `connections` closed loops can send: the throughput phase. */
+async function load(url: string, secret: string, seconds: number, connections = 50): Promise<autocannon.Result> {
   return autocannon({
     url: `${url}/webhooks/hr`,
     connections,
     duration: seconds,
-    ...(overallRate ? { overallRate } : {}),
     requests: [
       {
         method: 'POST',
@@ -56,9 +57,9 @@ interface Combined {
   non2xx: number;
 }
 
-/** Spreads the connections (and a fixed rate) over the replicas, as a load balancer would. */
-async function loadAll(urls: string[], secret: string, seconds: number, overallRate?: number): Promise<Combined> {
-  const per = await Promise.all(urls.map((u) => load(u, secret, seconds, overallRate ? overallRate / urls.length : undefined, Math.ceil(50 / urls.length))));
+/** Spreads the connections over the replicas, as a load balancer would. */
+async function loadAll(urls: string[], secret: string, seconds: number): Promise<Combined> {
+  const per = await Promise.all(urls.map((u) => load(u, secret, seconds, Math.ceil(50 / urls.length))));
   return {
     requests: per.reduce((n, r) => n + r.requests.total, 0),
     rps: per.reduce((n, r) => n + r.requests.average, 0),
@@ -90,7 +91,10 @@ export async function benchIntake(seconds: number, options: { postgresUrl?: stri
     await loadAll(urls, secret, WARM_UP_SECONDS);
     const base = baselineServer ? await measured([baselineServer.child.pid!], async () => { const r = await load(baselineServer.url, secret, seconds); return { ...r, requests: r.requests.total, rps: r.requests.average }; }) : null;
     const full = await measured(replicas.map((r) => r.child.pid!), () => loadAll(urls, secret, seconds));
-    const fixed = await loadAll(urls, secret, seconds, 1000);
+    const fixed = await pacedLoad(urls, 1000, seconds, () => {
+      sent += 1;
+      return { path: '/webhooks/hr', ...signedDelivery(secret, employee(sent % 50_000, sent)) };
+    });
     return {
       baseline: base ? { rps: base.rps, p50: base.latency.p50, p99: base.latency.p99, cpu: base.cpu } : { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, cpu: { serverUs: Number.NaN, generatorUs: Number.NaN } },
       bridge: full,
