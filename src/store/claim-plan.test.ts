@@ -6,7 +6,7 @@ import { openStore } from './index.js';
 import { KyselyStore } from './kysely-store.js';
 import { dueFetchesQuery } from './fetches.js';
 import { dirtyByTargetQuery, oldestDirtyQuery } from './pair-gauges.js';
-import { candidatesQuery } from './pairs.js';
+import { candidatesQuery, renewLeasesQuery } from './pairs.js';
 
 const tempDir = tempDirs();
 
@@ -15,7 +15,8 @@ const tempDir = tempDirs();
  * stop at its limit, passing over only those leased or waiting to retry. SQLite keeps no statistics
  * here: its plan follows the indexes alone, and one that matched `dirty` without the column the claim
  * orders by sorted every dirty or every clean pair on each round. The gauges run every 5 s on the
- * event loop, and must not read a row per dirty pair.
+ * event loop, and must not read a row per dirty pair; lease renewals every third of a lease, and must
+ * not read every pair.
  */
 describe('claim and gauge plans on SQLite', () => {
   let store: KyselyStore;
@@ -60,5 +61,11 @@ describe('claim and gauge plans on SQLite', () => {
     const steps = await explain(dueFetchesQuery(store.db, 1_000, 8).compile());
     expect(steps[0], steps.join(' | ')).toMatch(/^SCAN fetches USING INDEX fetches_due\b/);
     expect(steps.join(' | ')).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it('renews leases through the primary key of the pairs named, without reading every pair', async () => {
+    const steps = await explain(renewLeasesQuery(store.db, [{ target: 'app', employeeId: 'E-1' }, { target: 'app', employeeId: 'E-2' }], 'w1', 1_000, 60_000).compile());
+    expect(steps[0], steps.join(' | ')).toMatch(/^SEARCH pairs USING INDEX \S+ \(target=\? AND employee_id=\?\)/);
+    expect(steps.join(' | ')).not.toMatch(/SCAN pairs/);
   });
 });

@@ -6,7 +6,8 @@ import { anyFetchDue, claimDueFetches } from './fetches.js';
 import { applyIntake } from './intake.js';
 import { FAILED, dirtyByTargetQuery, failedByTargetQuery, oldestDirtyQuery } from './pair-gauges.js';
 import type { Dialect } from './migrations.js';
-import { claimCandidates, completeLeasedPair, leasePairs, markDirty, pairKey } from './pairs.js';
+import { claimCandidates, completeLeasedPair, leasePairs, markDirty, pairKey, renewLeasesQuery } from './pairs.js';
+import { rowChunks } from './row-chunks.js';
 import type { Database, PairsTable } from './schema.js';
 import type { CommitSync } from './wal-sync.js';
 import { Transactions, type AuditListener } from './transactions.js';
@@ -16,6 +17,7 @@ import type {
   FetchJob,
   IntakeInput,
   IntakeResult,
+  PairRef,
   PairResult,
   PairStatus,
   RejectedDelivery,
@@ -195,11 +197,16 @@ export class KyselyStore implements Store {
     });
   }
 
-  renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
+  async renewLeases(owner: string, pairs: readonly PairRef[], now: number, leaseMs: number): Promise<number> {
+    if (pairs.length === 0) return 0;
     return this.writes.grouped(async (trx) => {
       // An expired lease may already belong to another replica: only live ones are extended.
-      const res = await trx.updateTable('pairs').set({ lease_until: now + leaseMs }).where('lease_owner', '=', owner).where('lease_until', '>=', now).executeTakeFirst();
-      return Number(res.numUpdatedRows);
+      let renewed = 0;
+      for (const part of rowChunks(pairs, this.dialect)) {
+        const res = await renewLeasesQuery(trx, part, owner, now, leaseMs).executeTakeFirst();
+        renewed += Number(res.numUpdatedRows);
+      }
+      return renewed;
     });
   }
 

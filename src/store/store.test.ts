@@ -164,11 +164,24 @@ describe.each(backends)('store contract on $backend.name', ({ backend, available
 
   it('keeps a renewed lease from another worker, and renews no lease that has already expired', async () => {
     await deliver('d1', [record()]);
-    await store.claimPairs('w1', 2000, 1000, 10, []);
-    expect(await store.renewLeases('w1', 2900, 1000)).toBe(2);
+    const held = await store.claimPairs('w1', 2000, 1000, 10, []);
+    expect(await store.renewLeases('w1', held, 2900, 1000)).toBe(2);
     expect(await store.claimPairs('w2', 3500, 1000, 10, [])).toHaveLength(0);
-    expect(await store.renewLeases('w1', 5000, 1000)).toBe(0);
+    expect(await store.renewLeases('w1', held, 5000, 1000)).toBe(0);
     expect(await store.claimPairs('w2', 5001, 1000, 10, [])).toHaveLength(2);
+  });
+
+  it('renews only the pairs named, and only while their owner holds them', async () => {
+    await deliver('d1', [record(), record({ id: 'E-2' })]);
+    const held = await store.claimPairs('w1', 2000, 1000, 10, []);
+    expect(held).toHaveLength(4);
+    // The sync of the first pair has ended without its outcome recorded: its lease must run out.
+    const [ended, ...running] = held;
+    expect(await store.renewLeases('w2', running, 2900, 1000)).toBe(0);
+    expect(await store.renewLeases('w1', [...running, { target: 'app1', employeeId: 'E-unknown' }], 2900, 1000)).toBe(3);
+    const retaken = await store.claimPairs('w2', 3001, 1000, 10, []);
+    expect(retaken.map((p) => [p.target, p.employeeId])).toEqual([[ended!.target, ended!.employeeId]]);
+    expect(await store.renewLeases('w1', [], 3100, 1000)).toBe(0);
   });
 
   it('gives an expired lease to another worker and ignores the late completion of the first', async () => {

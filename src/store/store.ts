@@ -35,9 +35,13 @@ export interface RejectedDelivery {
 
 export type AccountState = 'none' | 'active' | 'inactive' | 'deleted';
 
-export interface ClaimedPair {
+/** A (target, employee) pair by its key. */
+export interface PairRef {
   target: string;
   employeeId: string;
+}
+
+export interface ClaimedPair extends PairRef {
   generation: number;
   attempts: number;
   correlationId: string | null;
@@ -111,8 +115,8 @@ export interface Store {
   claimPairs(owner: string, now: number, leaseMs: number, limit: number, excludedTargets: readonly string[]): Promise<ClaimedPair[]>;
   completePair(owner: string, pair: ClaimedPair, result: PairResult, audit: readonly AuditEntry[], now: number): Promise<void>;
   releaseLeases(owner: string): Promise<void>;
-  /** Extends the unexpired leases of `owner` to now + leaseMs, so a slow sync keeps its pair. */
-  renewLeases(owner: string, now: number, leaseMs: number): Promise<number>;
+  /** Extends the unexpired leases of `owner` on `pairs` to now + leaseMs, so a slow sync keeps its pair. */
+  renewLeases(owner: string, pairs: readonly PairRef[], now: number, leaseMs: number): Promise<number>;
   /** Durably notes the groups a sync is about to join, before it asks the target. */
   recordIntendedGroups(owner: string, target: string, employeeId: string, groups: readonly string[]): Promise<void>;
   scimIdOf(target: string, employeeId: string): Promise<string | null>;

@@ -3,7 +3,7 @@ import { isBridgeError } from '../domain/errors.js';
 import type { SourceAdapter } from '../hris/source.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../observability/logger.js';
-import type { AuditEntry, ClaimedPair, FetchJob, PairResult, Store } from '../store/index.js';
+import type { AuditEntry, ClaimedPair, FetchJob, PairRef, PairResult, Store } from '../store/index.js';
 import { GroupResolver } from './groups.js';
 import { MembershipBatcher } from './membership-batcher.js';
 import { retryDelayMs } from './retry-policy.js';
@@ -46,7 +46,8 @@ export class Worker {
   /** A wake that came while a round was running: the next round starts at once instead of after pollMs. */
   private wokenDuringRound = false;
   private loop: Promise<void> | undefined;
-  private readonly inflight = new Set<Promise<void>>();
+  /** Each running or parked sync, with the pair it holds the lease of. */
+  private readonly inflight = new Map<Promise<void>, PairRef>();
   /** Set while nothing else can come to join a group batch: a settle, a shutdown. */
   private flushParked = false;
   /** The last claim was cut short by free slots: more pairs are waiting. */
@@ -81,7 +82,7 @@ export class Worker {
     const leaseMs = this.options.leaseSeconds * 1000;
     this.renewTimer = setInterval(() => {
       if (this.inflight.size === 0) return;
-      this.deps.store.renewLeases(this.owner, this.deps.now(), leaseMs).catch((error: unknown) => {
+      this.deps.store.renewLeases(this.owner, [...this.inflight.values()], this.deps.now(), leaseMs).catch((error: unknown) => {
         this.deps.log.warn({ err: error, event: { action: 'worker.lease_renewal', outcome: 'failure' } }, 'lease renewal failed');
       });
     }, Math.max(1000, leaseMs / 3));
@@ -102,7 +103,7 @@ export class Worker {
     await this.loop;
     // Shutdown has a budget: syncs still waiting on a slow target after this are left to finish or
     // fail on their own, and their pairs are handed back now rather than when the lease runs out.
-    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
+    await Promise.race([Promise.allSettled([...this.inflight.keys()]), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
     clearInterval(this.renewTimer);
     await this.deps.store.releaseLeases(this.owner);
   }
@@ -115,7 +116,7 @@ export class Worker {
       for (let round = 0; round < maxRounds; round += 1) {
         const done = await this.tick();
         if (this.inflight.size > 0 && this.busy === 0) this.groups.members.flushAll();
-        await Promise.allSettled([...this.inflight]);
+        await Promise.allSettled([...this.inflight.keys()]);
         if (done === 0) return total;
         total += done;
       }
@@ -172,7 +173,7 @@ export class Worker {
           // A free slot is work to claim now, not at the next poll.
           this.wake();
         });
-      this.inflight.add(p);
+      this.inflight.set(p, pair);
     }
     return fetches.length + pairs.length;
   }
