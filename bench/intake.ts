@@ -12,7 +12,7 @@ export interface CpuShare {
 export interface IntakeResult {
   bridge: { rps: number; p50: number; p99: number; non2xx: number; cpu: CpuShare };
   baseline: { rps: number; p50: number; p99: number; cpu: CpuShare };
-  fixedRate: { rate: number; rps: number; p50: number; p99: number; non2xx: number };
+  fixedRate: { rate: number; rps: number; p50: number; p99: number; non2xx: number; lateP99: number };
   peakRssMb: number;
 }
 

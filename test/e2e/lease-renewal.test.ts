@@ -11,9 +11,9 @@ import { openStore, type Store } from '../../src/store/index.js';
 import { newStandardWebhookSecret, standardWebhookHeaders } from '../helpers/signing.js';
 import { startScimServer, type ScimServerHandle } from '../helpers/scim-servers/index.js';
 
-const LEASE_MS = 1_500;
+const LEASE_MS = 3_000;
 /** The first SCIM request is held this long: the sync outlasts its lease unless the lease is renewed. */
-const HOLD_MS = 3_000;
+const HOLD_MS = 5_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -82,10 +82,12 @@ describe('lease renewal of a sync that outlasts its lease', () => {
     const res = await fetch(`${url}/webhooks/hr`, { method: 'POST', headers: standardWebhookHeaders('msg_lease_1', Math.floor(Date.now() / 1000), body, secret), body });
     expect(res.status).toBe(202);
 
-    while (front.arrivals.length === 0) await sleep(20);
+    const firstBy = Date.now() + 10_000;
+    while (front.arrivals.length === 0 && Date.now() < firstBy) await sleep(20);
+    expect(front.arrivals.length, 'the sync never reached the target').toBeGreaterThan(0);
     const started = front.arrivals[0]!;
     // Past the lease the sync was claimed with, still inside the held request.
-    await sleep(started + LEASE_MS + 700 - Date.now());
+    await sleep(started + LEASE_MS + 1_000 - Date.now());
     expect(front.arrivals).toHaveLength(1);
     expect(await other.claimPairs('other-replica', Date.now(), 60_000, 10, [])).toEqual([]);
 
