@@ -19,6 +19,12 @@ export interface IntakeResult {
 let sent = 0;
 const WARM_UP_SECONDS = 3;
 
+/** The next signed delivery: a new version of one of 50,000 employees. */
+function nextDelivery(secret: string): { headers: Record<string, string>; body: string } {
+  sent += 1;
+  return signedDelivery(secret, employee(sent % 50_000, sent));
+}
+
 /** As many deliveries as `connections` closed loops can send: the throughput phase. */
 async function load(url: string, secret: string, seconds: number, connections = 50): Promise<autocannon.Result> {
   return autocannon({
@@ -28,11 +34,7 @@ async function load(url: string, secret: string, seconds: number, connections = 
     requests: [
       {
         method: 'POST',
-        setupRequest: (req) => {
-          sent += 1;
-          const d = signedDelivery(secret, employee(sent % 50_000, sent));
-          return { ...req, headers: d.headers, body: d.body };
-        },
+        setupRequest: (req) => ({ ...req, ...nextDelivery(secret) }),
       },
     ],
   });
@@ -91,10 +93,7 @@ export async function benchIntake(seconds: number, options: { postgresUrl?: stri
     await loadAll(urls, secret, WARM_UP_SECONDS);
     const base = baselineServer ? await measured([baselineServer.child.pid!], async () => { const r = await load(baselineServer.url, secret, seconds); return { ...r, requests: r.requests.total, rps: r.requests.average }; }) : null;
     const full = await measured(replicas.map((r) => r.child.pid!), () => loadAll(urls, secret, seconds));
-    const fixed = await pacedLoad(urls, 1000, seconds, () => {
-      sent += 1;
-      return { path: '/webhooks/hr', ...signedDelivery(secret, employee(sent % 50_000, sent)) };
-    });
+    const fixed = await pacedLoad(urls, 1000, seconds, () => ({ path: '/webhooks/hr', ...nextDelivery(secret) }));
     return {
       baseline: base ? { rps: base.rps, p50: base.latency.p50, p99: base.latency.p99, cpu: base.cpu } : { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, cpu: { serverUs: Number.NaN, generatorUs: Number.NaN } },
       bridge: full,

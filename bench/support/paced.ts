@@ -45,17 +45,18 @@ export async function pacedLoad(origins: readonly string[], perSecond: number, s
     }
   };
   const started = performance.now();
+  const dueAt = (i: number) => started + (i * 1000) / perSecond;
   const total = Math.round(perSecond * seconds);
   try {
     for (let i = 0; i < total; ) {
       const now = performance.now();
       // Everything due by now goes out in this turn; a late timer sends the deliveries it owes at once.
-      for (; i < total && started + (i * 1000) / perSecond <= now; i += 1) {
-        const p = send(pools[i % pools.length]!, started + (i * 1000) / perSecond);
+      for (; i < total && dueAt(i) <= now; i += 1) {
+        const p = send(pools[i % pools.length]!, dueAt(i));
         inflight.add(p);
         void p.finally(() => inflight.delete(p));
       }
-      if (i < total) await sleep(Math.max(0, started + (i * 1000) / perSecond - performance.now()));
+      if (i < total) await sleep(Math.max(0, dueAt(i) - performance.now()));
     }
     await Promise.all(inflight);
   } finally {

@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,12 +8,14 @@ import { parseConfig } from '../../src/config.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { newStandardWebhookSecret, standardWebhookHeaders } from '../helpers/signing.js';
 import { startScimServer, type ScimServerHandle } from '../helpers/scim-servers/index.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+import { sleep } from '../reliability/support/mode.js';
+
+const tempDir = tempDirs();
 
 const LEASE_MS = 3_000;
 /** The first SCIM request is held this long: the sync outlasts its lease unless the lease is renewed. */
 const HOLD_MS = 5_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Forwards to the real SCIM server, holding the first request; records when each one arrived. */
 function slowFront(upstream: string): Promise<{ server: Server; url: string; arrivals: number[] }> {
@@ -47,14 +47,13 @@ describe('lease renewal of a sync that outlasts its lease', () => {
   let front: Awaited<ReturnType<typeof slowFront>>;
   let app: App;
   let other: Store;
-  let dir: string;
   let url: string;
   const secret = newStandardWebhookSecret();
 
   beforeAll(async () => {
     scim = await startScimServer('scimmy');
     front = await slowFront(scim.baseUrl);
-    dir = mkdtempSync(join(tmpdir(), 'lease-renewal-'));
+    const dir = await tempDir('lease-renewal-');
     const parsed = parseConfig({
       server: { host: '127.0.0.1', port: 0 },
       store: { url: `sqlite:${join(dir, 'bridge.db')}` },
@@ -74,7 +73,6 @@ describe('lease renewal of a sync that outlasts its lease', () => {
     await app?.close();
     await new Promise((r) => front?.server.close(r));
     await scim?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps the pair from another replica until the sync ends, and creates the account once', async () => {
